@@ -1,0 +1,241 @@
+"""The one settings module. Every value comes from the environment; defaults are the embedded
+demo-safe choices (SQLite under var/, database cache), and production safety comes from values,
+not from a separate code path."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+
+_INSECURE_PREFIX = "django-insecure-"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not DEBUG and (
+    len(SECRET_KEY) < 50 or SECRET_KEY.startswith(_INSECURE_PREFIX) or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or weak. Set SECRET_KEY to a random value of at least 50 "
+        "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'. "
+        "For a local demo use the README's demo command, which sets DEBUG=1."
+    )
+if not SECRET_KEY:
+    SECRET_KEY = _INSECURE_PREFIX + "demo-only-key-never-used-with-debug-off-0123456789"
+
+# Key used to encrypt auth keys held in the mail outbox until the worker sends them.
+# Defaults to a key derived from SECRET_KEY; set separately to rotate it independently.
+MAIL_ENCRYPTION_KEY = env.str("MAIL_ENCRYPTION_KEY", default="")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "portal.core",
+    "portal.audit",
+    "portal.accounts",
+    "portal.jobseekers",
+    "portal.mail",
+    "portal.registration",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "portal" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.core.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue on the busy timeout instead of failing with 'database is locked'.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: Redis when configured, else the database (shared across processes) -----------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Auth -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = ["portal.accounts.hashers.TunedArgon2PasswordHasher"]
+# Argon2id parameters (OWASP minimum is m=19 MiB, t=2, p=1); see README "Password hashing".
+ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
+ARGON2_MEMORY_COST_KIB = env.int("ARGON2_MEMORY_COST_KIB", default=19456)
+ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
+LOGIN_URL = "accounts:login"
+
+# Password policy (DESIGN §2), each a setting.
+PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=8)
+PASSWORD_MAX_LENGTH = env.int("PASSWORD_MAX_LENGTH", default=32)
+PASSWORD_REQUIRE_DIGIT = env.bool("PASSWORD_REQUIRE_DIGIT", default=True)
+PASSWORD_REQUIRE_LETTER = env.bool("PASSWORD_REQUIRE_LETTER", default=True)
+PASSWORD_REQUIRE_SYMBOL = env.bool("PASSWORD_REQUIRE_SYMBOL", default=True)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "portal.accounts.password_rules.AsciiCompositionValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "portal.accounts.password_rules.EmailLocalPartValidator"},
+]
+
+# Login lockout (DESIGN §2).
+LOGIN_FAILURES_PER_ACCOUNT_AND_IP = env.int("LOGIN_FAILURES_PER_ACCOUNT_AND_IP", default=5)
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=20)
+LOGIN_LOCK_MINUTES = env.int("LOGIN_LOCK_MINUTES", default=30)
+
+# --- Registration flow (DESIGN §2) ------------------------------------------------------------
+AUTH_KEY_DIGITS = env.int("AUTH_KEY_DIGITS", default=8)
+AUTH_KEY_LIFETIME_MINUTES = env.int("AUTH_KEY_LIFETIME_MINUTES", default=50)
+FLOW_MAX_LIFETIME_MINUTES = env.int("FLOW_MAX_LIFETIME_MINUTES", default=120)
+FLOW_MAX_WRONG_KEYS = env.int("FLOW_MAX_WRONG_KEYS", default=5)
+FLOW_RESEND_COOLDOWN_SECONDS = env.int("FLOW_RESEND_COOLDOWN_SECONDS", default=60)
+FLOW_MAX_RESENDS = env.int("FLOW_MAX_RESENDS", default=3)
+MAILS_PER_ADDRESS_PER_DAY = env.int("MAILS_PER_ADDRESS_PER_DAY", default=5)
+IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR = env.int("IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR", default=300)
+IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = env.int(
+    "IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR", default=10
+)
+TERMS_DIR = Path(env.str("TERMS_DIR", default=str(BASE_DIR / "portal" / "registration" / "terms")))
+
+# Client IP: only these proxy addresses may set X-Forwarded-For.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Mail -------------------------------------------------------------------------------------
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=1025)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+MAIL_SENDER = env.str("MAIL_SENDER", default="system@mail.mypage.example.jp")
+DEFAULT_FROM_EMAIL = MAIL_SENDER
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
+MAIL_RETRY_BASE_SECONDS = env.int("MAIL_RETRY_BASE_SECONDS", default=30)
+MAIL_LEASE_SECONDS = env.int("MAIL_LEASE_SECONDS", default=120)
+# Demo only: the local SMTP sink and the mailbox page. Refused unless DEBUG is on.
+DEMO_MAILBOX = env.bool("DEMO_MAILBOX", default=False)
+if DEMO_MAILBOX and not DEBUG:
+    raise ImproperlyConfigured("DEMO_MAILBOX needs DEBUG=1; it must never run in production.")
+DEMO_MAILBOX_DIR = VAR_DIR / "mailbox"
+
+SITE_NAME = env.str("SITE_NAME", default="ハローワーク インターネットサービス（サンプル）")
+OFFICE_CONTACT = env.str(
+    "OFFICE_CONTACT", default="求職申込みをしたハローワークの窓口にお問い合わせください。"
+)
+
+# --- Sessions and security headers -----------------------------------------------------------
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=3 * 60 * 60)
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SECURE_DEFAULTS = not DEBUG
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SECURE_DEFAULTS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_DEFAULTS)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE_DEFAULTS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE_DEFAULTS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+)
+X_FRAME_OPTIONS = "DENY"
+
+# --- I18n -------------------------------------------------------------------------------------
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("Japanese"))]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

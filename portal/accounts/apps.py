@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models import CharField, EmailField
+from django.db.models.functions import Lower
+
+
+class AccountsConfig(AppConfig):
+    name = "portal.accounts"
+    label = "accounts"
+    verbose_name = "アカウント"
+
+    def ready(self) -> None:
+        # `email__lower=...` compiles to LOWER(email) = ..., which the functional unique
+        # indexes on e-mail columns serve on PostgreSQL and SQLite alike.
+        CharField.register_lookup(Lower)
+        EmailField.register_lookup(Lower)

@@ -1,0 +1,36 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.jobseekers.services import jobseeker_register
+
+
+class Command(BaseCommand):
+    help = "Registers one job seeker at the counter (本登録), or updates them by number."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--number", required=True, help="求職番号 NNNNN-NNNNNNNN")
+        parser.add_argument("--name", required=True, help="氏名")
+        parser.add_argument("--kana", required=True, help="氏名（カナ）")
+        parser.add_argument("--email", required=True, help="メールアドレス")
+        parser.add_argument("--birth-date", required=True, help="生年月日 YYYY-MM-DD")
+        parser.add_argument("--office", default="", help="ハローワーク（任意）")
+
+    def handle(self, *args, **options):
+        raw = {
+            "number": options["number"],
+            "name": options["name"],
+            "name_kana": options["kana"],
+            "email": options["email"],
+            "birth_date": options["birth_date"],
+            "office": options["office"],
+        }
+        try:
+            jobseeker = jobseeker_register(raw, actor_label="manage.py add_jobseeker", source="command")
+        except ValidationError as exc:
+            messages = (
+                [f"{k}: {m}" for k, ms in exc.message_dict.items() for m in ms]
+                if hasattr(exc, "error_dict")
+                else exc.messages
+            )
+            raise CommandError("登録できませんでした: " + " / ".join(messages)) from None
+        self.stdout.write(f"registered {jobseeker.number} {jobseeker.email} ({jobseeker.status})")
