@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,5 +7,10 @@ admin.site.site_title = "窓口管理"
 admin.site.index_title = "窓口業務"
 
 urlpatterns = [
+    path("", include("portal.registration.urls")),
+    path("", include("portal.accounts.urls")),
     path("staff/", admin.site.urls),
 ]
+
+if settings.DEMO_MAILBOX:  # refused by settings unless DEBUG is on
+    urlpatterns.append(path("demo/", include("portal.mail.demo_urls")))

@@ -1,0 +1,58 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.core.clock import clock
+
+
+class OutboundMail(models.Model):
+    """A mail in the outbox, written in the same transaction as the change that causes it and
+    delivered by `manage.py deliver_mail`. A secret (an auth key) is kept encrypted in
+    `secret_sealed` and put into the body only by the worker, at sending time."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("送信待ち")
+        SENDING = "sending", _("送信中")
+        SENT = "sent", _("送信済み")
+        FAILED = "failed", _("送信失敗")
+        # Written so that every path of a request does the same work, but never sent:
+        SUPPRESSED = "suppressed", _("送信なし（該当なし）")
+        CAPPED = "capped", _("送信なし（上限超過）")
+
+    created_at = models.DateTimeField(_("作成日時"), default=clock.now)
+    to = models.CharField(_("宛先"), max_length=254, db_index=True)
+    kind = models.CharField(_("種類"), max_length=64)
+    subject = models.CharField(_("件名"), max_length=200)
+    body = models.TextField(_("本文"))
+    secret_sealed = models.BinaryField(_("暗号化された認証キー"), null=True, blank=True)
+    # The secret's lifetime runs from delivery: the worker writes the deadline into the body.
+    secret_valid_minutes = models.PositiveIntegerField(_("有効期間（分）"), null=True, blank=True)
+    status = models.CharField(
+        _("状態"), max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
+    next_attempt_at = models.DateTimeField(_("次回試行"), default=clock.now)
+    lease_until = models.DateTimeField(_("処理期限"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    last_error = models.CharField(_("直近のエラー"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("送信メール")
+        verbose_name_plural = _("送信メール")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="mail_due_idx"),
+            models.Index(fields=["to", "created_at"], name="mail_to_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to} ({self.status})"
+
+
+class MailAttempt(models.Model):
+    mail = models.ForeignKey(OutboundMail, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField(_("試行日時"), default=clock.now)
+    ok = models.BooleanField(_("成功"))
+    error = models.CharField(_("エラー"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("送信試行")
+        verbose_name_plural = _("送信試行")

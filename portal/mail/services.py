@@ -1,0 +1,211 @@
+"""The outbox: `mail_queue` writes a mail inside the caller's transaction; the worker
+(`mail_deliver_due`, run by `manage.py deliver_mail`) hands due mails to SMTP."""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from portal.core.clock import clock
+from portal.core.text import normalize_email
+from portal.mail.models import MailAttempt, OutboundMail
+from portal.mail.sealing import seal, unseal
+
+logger = logging.getLogger(__name__)
+
+# Stands in the stored body where the worker puts the decrypted secret.
+SECRET_MARKER = "@@SECRET@@"
+DEADLINE_MARKER = "@@DEADLINE@@"
+
+
+def format_jst(moment: dt.datetime) -> str:
+    local = timezone.localtime(moment, ZoneInfo("Asia/Tokyo"))
+    return f"{local:%Y年%m月%d日 %H時%M分}（日本時間）"
+
+
+def mail_render(kind: str, context: dict) -> tuple[str, str]:
+    subject = render_to_string(f"mail/{kind}.subject.txt", context).strip()
+    body = render_to_string(f"mail/{kind}.body.txt", context)
+    return subject, body
+
+
+def mail_recent_count(address: str, *, now: dt.datetime | None = None) -> int:
+    """Mails addressed to `address` in the last 24 hours, sent or not: the per-address cap
+    counts what was asked for, so it answers the same for addresses that exist and that don't."""
+    since = (now or clock.now()) - dt.timedelta(hours=24)
+    return OutboundMail.objects.filter(to=normalize_email(address), created_at__gte=since).count()
+
+
+def mail_queue(
+    *,
+    to: str,
+    kind: str,
+    context: dict | None = None,
+    secret: str | None = None,
+    secret_valid_minutes: int | None = None,
+    deliver: bool = True,
+) -> OutboundMail:
+    """Queues one mail; call inside the transaction of the change that causes it.
+
+    `deliver=False` writes the same row as suppressed, for request paths that must do the same
+    work whether or not a mail goes out. Past settings.MAILS_PER_ADDRESS_PER_DAY the row is
+    written as capped and nothing is sent."""
+    address = normalize_email(to)
+    now = clock.now()
+    context = dict(context or {})
+    context.update(
+        secret=SECRET_MARKER,
+        deadline=DEADLINE_MARKER,
+        sender=settings.MAIL_SENDER,
+        site_name=settings.SITE_NAME,
+        contact=settings.OFFICE_CONTACT,
+    )
+    subject, body = mail_render(kind, context)
+    if SECRET_MARKER in subject:
+        raise ValueError("a secret must never be in a mail's subject")
+    capped = mail_recent_count(address, now=now) >= settings.MAILS_PER_ADDRESS_PER_DAY
+    if capped:
+        status = OutboundMail.Status.CAPPED
+    elif not deliver:
+        status = OutboundMail.Status.SUPPRESSED
+    else:
+        status = OutboundMail.Status.QUEUED
+    return OutboundMail.objects.create(
+        created_at=now,
+        to=address,
+        kind=kind,
+        subject=subject,
+        body=body,
+        secret_sealed=seal(secret) if secret is not None else None,
+        secret_valid_minutes=secret_valid_minutes,
+        status=status,
+        next_attempt_at=now,
+    )
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def _claim(batch_size: int) -> list[OutboundMail]:
+    """Takes a lease on due mails. On PostgreSQL, SKIP LOCKED lets several workers claim
+    disjoint batches; a lease that ran out (a worker died) makes the mail due again."""
+    now = clock.now()
+    lease_until = now + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+    with transaction.atomic():
+        due = list(
+            OutboundMail.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:batch_size]
+        )
+        expired = list(
+            OutboundMail.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboundMail.Status.SENDING, lease_until__lt=now)
+            .order_by("lease_until", "id")[: max(0, batch_size - len(due))]
+        )
+        mails = due + expired
+        for mail in mails:
+            mail.status = OutboundMail.Status.SENDING
+            mail.lease_until = lease_until
+            mail.attempts += 1
+        OutboundMail.objects.bulk_update(mails, ["status", "lease_until", "attempts"])
+    return mails
+
+
+def _message(mail: OutboundMail) -> EmailMessage:
+    body = mail.body
+    if mail.secret_sealed is not None:
+        body = body.replace(SECRET_MARKER, unseal(mail.secret_sealed))
+    if mail.secret_valid_minutes is not None:
+        deadline = clock.now() + dt.timedelta(minutes=mail.secret_valid_minutes)
+        body = body.replace(DEADLINE_MARKER, format_jst(deadline))
+    return EmailMessage(
+        subject=mail.subject, body=body, from_email=settings.MAIL_SENDER, to=[mail.to]
+    )
+
+
+def _record(mail: OutboundMail, *, ok: bool, error: str = "") -> None:
+    now = clock.now()
+    with transaction.atomic():
+        MailAttempt.objects.create(mail=mail, attempted_at=now, ok=ok, error=error[:500])
+        if ok:
+            mail.status = OutboundMail.Status.SENT
+            mail.sent_at = now
+            mail.lease_until = None
+            mail.last_error = ""
+        elif mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
+            mail.status = OutboundMail.Status.FAILED
+            mail.lease_until = None
+            mail.last_error = error[:500]
+        else:
+            delay = settings.MAIL_RETRY_BASE_SECONDS * 2 ** (mail.attempts - 1)
+            mail.status = OutboundMail.Status.QUEUED
+            mail.next_attempt_at = now + dt.timedelta(seconds=min(delay, 3600))
+            mail.lease_until = None
+            mail.last_error = error[:500]
+        mail.save(
+            update_fields=["status", "sent_at", "lease_until", "last_error", "next_attempt_at"]
+        )
+
+
+def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> DeliveryReport:
+    """Delivers one batch of due mails over one SMTP connection. Delivery is at-least-once:
+    a crash after the SMTP server accepted a mail but before its row was marked sent sends it
+    again when the lease runs out."""
+    report = DeliveryReport()
+    mails = _claim(batch_size)
+    if not mails:
+        return report
+    connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
+    try:
+        try:
+            connection.open()
+        except OSError:
+            connection.close()  # each mail below retries the connection and records the error
+        for mail in mails:
+            if should_stop():
+                # Give the lease back so another worker takes it at once.
+                OutboundMail.objects.filter(pk=mail.pk).update(
+                    status=OutboundMail.Status.QUEUED, lease_until=None
+                )
+                continue
+            try:
+                # Opens the connection when it is closed (first mail, or after a failure).
+                if connection.send_messages([_message(mail)]) != 1:
+                    raise RuntimeError("the SMTP server did not accept the message")
+            except Exception as exc:  # noqa: BLE001 - any SMTP or socket failure is retried
+                logger.warning(
+                    "mail delivery failed",
+                    extra={"mail_id": mail.pk, "kind": mail.kind, "error": type(exc).__name__},
+                )
+                _record(mail, ok=False, error=f"{type(exc).__name__}: {exc}")
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001, S110
+                    pass
+                if mail.status == OutboundMail.Status.FAILED:
+                    report.failed += 1
+                else:
+                    report.retried += 1
+                continue
+            _record(mail, ok=True)
+            report.sent += 1
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001, S110
+            pass
+    return report

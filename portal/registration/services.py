@@ -1,0 +1,361 @@
+"""The registration (and password reset) flow: every state change is one transaction, and the
+final step re-checks every earlier fact under a row lock (DESIGN §2)."""
+
+import datetime as dt
+import enum
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from portal.audit.services import audit_event_record
+from portal.core.clock import clock
+from portal.core.text import normalize_email
+from portal.jobseekers.models import JobSeeker
+from portal.mail.models import OutboundMail
+from portal.mail.services import mail_queue
+from portal.registration.flow import EndReason, Purpose, Stage, check_transition
+from portal.registration.keys import key_digest, key_generate, key_matches
+from portal.registration.models import RegistrationFlow
+
+# Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _new_reference() -> str:
+    raw = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def _move(flow: RegistrationFlow, stage: Stage, **changes) -> None:
+    check_transition(flow.stage, stage)
+    flow.stage = stage
+    for name, value in changes.items():
+        setattr(flow, name, value)
+    flow.updated_at = clock.now()
+    flow.save()
+
+
+def flow_start(
+    purpose: Purpose,
+    *,
+    privacy_version: str = "",
+    terms_version: str = "",
+    ip: str | None = None,
+) -> RegistrationFlow:
+    """① (or the reset's first screen): a new flow, with the versions of the terms agreed."""
+    now = clock.now()
+    with transaction.atomic():
+        flow = RegistrationFlow.objects.create(
+            reference=_new_reference(),
+            purpose=purpose,
+            stage=Stage.TERMS_AGREED,
+            started_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.FLOW_MAX_LIFETIME_MINUTES),
+            privacy_version=privacy_version,
+            terms_version=terms_version,
+            updated_at=now,
+        )
+        audit_event_record(
+            f"{purpose}.started",
+            target_type="flow",
+            target_id=flow.reference,
+            ip=ip,
+            detail={"privacy_version": privacy_version, "terms_version": terms_version},
+        )
+    return flow
+
+
+def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | None:
+    """The flow a browser's session points at; an unfinished flow past its lifetime ends."""
+    if flow_id is None:
+        return None
+    flow = (
+        RegistrationFlow.objects.select_related("key_mail")
+        .filter(pk=flow_id, purpose=purpose)
+        .first()
+    )
+    if flow and flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
+        with transaction.atomic():
+            locked = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+            if locked.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT):
+                _move(locked, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
+        flow.refresh_from_db()
+    return flow
+
+
+# --- ② identity -------------------------------------------------------------------------------
+
+# Which mail each answer to ② gets, per purpose. The answer on screen is always the same.
+_MAIL_FOR = {
+    Purpose.REGISTER: {
+        "key": "registration_key",
+        JobSeeker.Status.ACTIVE: "registration_already_open",
+        JobSeeker.Status.LOCKED: "account_suspended",
+    },
+    Purpose.RESET: {
+        "key": "reset_key",
+        JobSeeker.Status.PENDING: "reset_not_open",
+        JobSeeker.Status.LOCKED: "account_suspended",
+    },
+}
+_STATUS_GETTING_KEY = {
+    Purpose.REGISTER: JobSeeker.Status.PENDING,
+    Purpose.RESET: JobSeeker.Status.ACTIVE,
+}
+
+
+def _identity_answer(purpose: Purpose, jobseeker: JobSeeker | None, birth_date: dt.date):
+    """(mail kind, whether it is sent, whether it carries a working key) for an answer to ②."""
+    if jobseeker is None:
+        return "identity_mismatch", False, False
+    if jobseeker.birth_date != birth_date:
+        return "identity_mismatch", True, False
+    if jobseeker.status == _STATUS_GETTING_KEY[purpose]:
+        return _MAIL_FOR[purpose]["key"], True, True
+    return _MAIL_FOR[purpose].get(jobseeker.status, "identity_mismatch"), True, False
+
+
+def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bool):
+    """Makes a new key, queues the mail of this answer, and returns the key's HMAC and the mail.
+
+    Every path does the same work: a key is made and hashed even where no mail will carry it
+    (so no key can ever work for that flow), and exactly one outbox row is written."""
+    key = key_generate()
+    mail = mail_queue(
+        to=flow.email,
+        kind=kind,
+        context={
+            "reference": flow.reference,
+            "lifetime_minutes": settings.AUTH_KEY_LIFETIME_MINUTES,
+        },
+        secret=key if with_key else None,
+        secret_valid_minutes=settings.AUTH_KEY_LIFETIME_MINUTES if with_key else None,
+        deliver=deliver,
+    )
+    return key_digest(flow.purpose, flow.pk, key), mail
+
+
+class IdentityRefused(enum.Enum):
+    TOO_SOON = "too_soon"  # resend cool-down
+    RESEND_LIMIT = "resend_limit"
+
+
+def flow_submit_identity(
+    flow: RegistrationFlow, *, email: str, birth_date: dt.date, ip: str | None = None
+) -> RegistrationFlow:
+    """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2)."""
+    address = normalize_email(email)
+    now = clock.now()
+    with transaction.atomic():
+        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+        check_transition(flow.stage, Stage.KEY_SENT)
+        jobseeker = JobSeeker.objects.filter(email__lower=address).first()
+        kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
+        flow.email = address
+        digest, mail = _issue_key(flow, kind=kind, deliver=deliver, with_key=with_key)
+        _move(
+            flow,
+            Stage.KEY_SENT,
+            jobseeker=jobseeker if with_key else None,
+            key_hash=digest,
+            key_mail=mail,
+            key_requested_at=now,
+            mail_kind=kind,
+            mail_deliver=deliver,
+        )
+        audit_event_record(
+            f"{flow.purpose}.identity_submitted",
+            target_type="flow",
+            target_id=flow.reference,
+            ip=ip,
+            detail={"mail": mail.kind, "mail_status": mail.status},
+        )
+    return flow
+
+
+def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> IdentityRefused | None:
+    """A new key (the old one stops working) with a cool-down and a cap; the wrong-key count
+    carries over."""
+    now = clock.now()
+    with transaction.atomic():
+        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+        check_transition(flow.stage, Stage.KEY_SENT)
+        if flow.resends >= settings.FLOW_MAX_RESENDS:
+            return IdentityRefused.RESEND_LIMIT
+        cooldown = dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
+        if flow.key_requested_at and now < flow.key_requested_at + cooldown:
+            return IdentityRefused.TOO_SOON
+        # The same answer as ② gave, with a new key: a real flow gets a new working key, any
+        # other flow the same notice (or the same suppressed row) again.
+        digest, mail = _issue_key(
+            flow,
+            kind=flow.mail_kind,
+            deliver=flow.mail_deliver,
+            with_key=flow.jobseeker_id is not None,
+        )
+        _move(
+            flow,
+            Stage.KEY_SENT,
+            key_hash=digest,
+            key_mail=mail,
+            key_requested_at=now,
+            resends=flow.resends + 1,
+        )
+        audit_event_record(
+            f"{flow.purpose}.key_resent",
+            target_type="flow",
+            target_id=flow.reference,
+            ip=ip,
+            detail={"mail": mail.kind, "mail_status": mail.status},
+        )
+    return None
+
+
+def flow_change_address(flow: RegistrationFlow) -> RegistrationFlow:
+    """③ → ②: the key is dropped; the wrong-key and resend counts stay with the flow."""
+    with transaction.atomic():
+        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+        _move(flow, Stage.TERMS_AGREED, key_hash=None, jobseeker=None)
+    return flow
+
+
+def flow_end_for_jobseeker(jobseeker: JobSeeker, reason: str, *, except_flow_id=None) -> int:
+    """Ends the job seeker's open flows (another flow completed, the address changed)."""
+    open_flows = RegistrationFlow.objects.filter(
+        jobseeker=jobseeker, stage__in=[Stage.TERMS_AGREED, Stage.KEY_SENT]
+    )
+    if except_flow_id is not None:
+        open_flows = open_flows.exclude(pk=except_flow_id)
+    return open_flows.update(
+        stage=Stage.ENDED, ended_reason=reason, key_hash=None, updated_at=clock.now()
+    )
+
+
+# --- ③ key and password -----------------------------------------------------------------------
+
+
+class Outcome(enum.Enum):
+    COMPLETED = "completed"
+    WRONG_KEY = "wrong_key"
+    KEY_EXPIRED = "key_expired"
+    TOO_MANY_WRONG_KEYS = "too_many_wrong_keys"
+    FLOW_ENDED = "flow_ended"
+    ALREADY_COMPLETED = "already_completed"
+    NOT_READY = "not_ready"  # the flow is not at ③ (address being changed)
+
+
+@dataclass
+class CompletionResult:
+    outcome: Outcome
+    flow: RegistrationFlow
+    attempts_left: int = 0
+
+
+def key_delivered_at(flow: RegistrationFlow) -> dt.datetime | None:
+    """When the key's 50 minutes started: its mail's hand-over to SMTP. A flow whose mail was
+    never to be sent (no match, or over the cap) runs from the request, so it expires like a
+    real one; a key still in the outbox has not started."""
+    mail = flow.key_mail
+    if mail is None:
+        return None
+    if mail.status in (OutboundMail.Status.SUPPRESSED, OutboundMail.Status.CAPPED):
+        return flow.key_requested_at
+    return mail.sent_at
+
+
+def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, ip):
+    User = get_user_model()
+    if flow.purpose == Purpose.REGISTER:
+        user = User.objects.create(email=jobseeker.email, password=password_hash)
+        jobseeker.user = user
+        jobseeker.status = JobSeeker.Status.ACTIVE
+        jobseeker.updated_at = clock.now()
+        jobseeker.save(update_fields=["user", "status", "updated_at"])
+        return user, "registration_completed"
+    user = User.objects.select_for_update().get(pk=jobseeker.user_id)
+    user.password = password_hash
+    user.save(update_fields=["password"])
+    # A reset by mailed key proves the owner: it lifts a login lock and drops the browsers
+    # that skipped the one-time password.
+    from portal.accounts.services import login_lock_clear, trusted_browser_revoke_all
+
+    login_lock_clear(user)
+    trusted_browser_revoke_all(user)
+    return user, "reset_completed"
+
+
+def flow_complete(
+    flow_id: int, *, key: str, password: str, ip: str | None = None
+) -> CompletionResult:
+    """③ → ④: checks the key against this browser's flow and sets the password.
+
+    Everything is re-checked under the flow's row lock, so two tabs or two servers sending the
+    same key get exactly one success."""
+    # Hashing is slow on purpose; do it before taking locks, and for every flow alike.
+    password_hash = make_password(password)
+    now = clock.now()
+    with transaction.atomic():
+        flow = RegistrationFlow.objects.select_for_update().select_related("key_mail").get(
+            pk=flow_id
+        )
+        if flow.stage == Stage.COMPLETED:
+            return CompletionResult(Outcome.ALREADY_COMPLETED, flow)
+        if flow.stage == Stage.ENDED:
+            return CompletionResult(Outcome.FLOW_ENDED, flow)
+        if flow.stage != Stage.KEY_SENT:
+            return CompletionResult(Outcome.NOT_READY, flow)
+        if now > flow.expires_at:
+            _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
+            return CompletionResult(Outcome.FLOW_ENDED, flow)
+        delivered_at = key_delivered_at(flow)
+        lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
+        right = key_matches(flow.key_hash, flow.purpose, flow.pk, key) and delivered_at is not None
+        if delivered_at is not None and now > delivered_at + lifetime:
+            return CompletionResult(Outcome.KEY_EXPIRED, flow)
+        if not right or flow.jobseeker_id is None:
+            wrong = flow.wrong_keys + 1
+            if wrong >= settings.FLOW_MAX_WRONG_KEYS:
+                _move(
+                    flow,
+                    Stage.ENDED,
+                    wrong_keys=wrong,
+                    ended_reason=EndReason.TOO_MANY_WRONG_KEYS,
+                    key_hash=None,
+                )
+                audit_event_record(
+                    f"{flow.purpose}.too_many_wrong_keys",
+                    target_type="flow",
+                    target_id=flow.reference,
+                    ip=ip,
+                )
+                return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
+            _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
+            return CompletionResult(
+                Outcome.WRONG_KEY, flow, attempts_left=settings.FLOW_MAX_WRONG_KEYS - wrong
+            )
+        jobseeker = JobSeeker.objects.select_for_update().get(pk=flow.jobseeker_id)
+        if jobseeker.status != _STATUS_GETTING_KEY[Purpose(flow.purpose)]:
+            # The account changed since the key was sent (opened in another flow, suspended).
+            _move(flow, Stage.ENDED, ended_reason=EndReason.SUPERSEDED, key_hash=None)
+            return CompletionResult(Outcome.FLOW_ENDED, flow)
+        user, notice = _apply_password(flow, jobseeker, password_hash, ip)
+        _move(flow, Stage.COMPLETED, completed_at=now, key_hash=None)
+        flow_end_for_jobseeker(jobseeker, EndReason.SUPERSEDED, except_flow_id=flow.pk)
+        mail_queue(
+            to=jobseeker.email,
+            kind=notice,
+            context={"name": jobseeker.name, "number": jobseeker.number},
+        )
+        audit_event_record(
+            f"{flow.purpose}.completed",
+            actor=user,
+            target_type="jobseeker",
+            target_id=jobseeker.number,
+            ip=ip,
+            detail={"flow": flow.reference},
+        )
+    return CompletionResult(Outcome.COMPLETED, flow)

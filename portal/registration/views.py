@@ -1,0 +1,376 @@
+"""Thin views: resume the flow held in this browser's session, validate a form, call one
+service, redirect (POST → redirect → GET). A request for the wrong screen lands on the right
+one with a message."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.core.client_ip import client_ip
+from portal.core.ratelimit import rate_limit_exceeded
+from portal.registration import services
+from portal.registration.flow import SCREEN_FOR_STAGE, EndReason, Purpose, Stage
+from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
+from portal.registration.terms import DOCUMENTS, terms_load
+
+_ENDED_MESSAGES = {
+    EndReason.TOO_MANY_WRONG_KEYS: _lazy(
+        "認証キーの入力を規定の回数以上誤ったため、この手続きは無効になりました。"
+        "お手数ですが、はじめからやり直してください。"
+    ),
+    EndReason.EXPIRED: _lazy(
+        "手続きの有効期限が切れました。お手数ですが、はじめからやり直してください。"
+    ),
+    EndReason.SUPERSEDED: _lazy(
+        "この手続きは、別の画面で登録が完了したため終了しました。ログイン画面からログインしてください。"
+    ),
+    EndReason.EMAIL_CHANGED: _lazy(
+        "窓口でメールアドレスが変更されたため、この手続きは終了しました。"
+        "はじめからやり直してください。"
+    ),
+}
+
+
+_MAIL_NAME = {
+    Purpose.REGISTER: _lazy("パスワード登録申込受付通知"),
+    Purpose.RESET: _lazy("パスワード再設定申込受付通知"),
+}
+
+
+def _session_key(purpose: Purpose) -> str:
+    return f"flow:{purpose}"
+
+
+def _resume(request, purpose: Purpose, screen: str):
+    """(flow, None) when this browser's flow belongs on `screen`, else (flow, redirect)."""
+    flow = services.flow_resume(request.session.get(_session_key(purpose)), purpose)
+    stage = Stage(flow.stage) if flow else None
+    target = SCREEN_FOR_STAGE[purpose][stage]
+    if target == screen and stage != Stage.ENDED:
+        return flow, None
+    if stage == Stage.ENDED:
+        request.session.pop(_session_key(purpose), None)
+        messages.error(request, _ENDED_MESSAGES.get(flow.ended_reason, _ENDED_MESSAGES["expired"]))
+        return flow, redirect(SCREEN_FOR_STAGE[purpose][None])
+    if stage is None:
+        if screen != SCREEN_FOR_STAGE[purpose][None]:
+            messages.info(
+                request,
+                _(
+                    "手続きの情報が見つかりません（画面を閉じた、時間が経った、別のブラウザで開いた"
+                    "などの場合）。お手数ですが、はじめからやり直してください。"
+                ),
+            )
+        return None, redirect(target)
+    if stage == Stage.KEY_SENT:
+        messages.info(
+            request,
+            _(
+                "認証キーは送信済みです。メールに記載された認証キーとパスワードを入力してください。"
+                "メールアドレスを変更する場合は「メールアドレスを変更する」を押してください。"
+            ),
+        )
+    elif stage == Stage.COMPLETED:
+        messages.info(request, _("登録は完了しています。"))
+    elif stage == Stage.TERMS_AGREED and purpose == Purpose.REGISTER:
+        messages.info(request, _("メールアドレスと生年月日を入力してください。"))
+    return flow, redirect(target)
+
+
+def _render(request, template, context, status=200):
+    form = context.get("form")
+    context.setdefault("has_errors", bool(form is not None and form.errors))
+    return render(request, template, context, status=status)
+
+
+@require_GET
+def top(request):
+    return render(request, "registration/top.html", {})
+
+
+@require_GET
+def terms_document(request, name):
+    if name not in DOCUMENTS:
+        raise Http404
+    return render(request, "registration/terms_document.html", {"document": terms_load(name)})
+
+
+@require_http_methods(["GET", "POST"])
+def terms(request):
+    """① 求職者マイページ利用規約確認. Always starts a new flow: this is the way to start over."""
+    privacy, mypage = terms_load("privacy"), terms_load("mypage")
+    current = {"privacy_version": privacy.version, "terms_version": mypage.version}
+    if request.method == "POST":
+        form = TermsForm(request.POST)
+        if form.is_valid():
+            if {k: form.cleaned_data[k] for k in current} != current:
+                messages.error(
+                    request,
+                    _("利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"),
+                )
+                return redirect("registration:terms")
+            flow = services.flow_start(Purpose.REGISTER, **current, ip=client_ip(request))
+            request.session[_session_key(Purpose.REGISTER)] = flow.pk
+            return redirect("registration:identity")
+    else:
+        form = TermsForm(initial=current)
+    return _render(
+        request,
+        "registration/terms.html",
+        {"form": form, "privacy": privacy, "mypage": mypage, "step": 1},
+    )
+
+
+def _identity_rate_limited(request, email: str) -> bool:
+    ip_over = rate_limit_exceeded(
+        "identity-ip",
+        client_ip(request),
+        limit=settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
+        window_seconds=3600,
+    )
+    address_over = rate_limit_exceeded(
+        "identity-address",
+        email,
+        limit=settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR,
+        window_seconds=3600,
+    )
+    return ip_over or address_over
+
+
+def _identity(request, purpose: Purpose, screen: str, template: str, next_screen: str):
+    flow, elsewhere = _resume(request, purpose, screen)
+    if elsewhere:
+        return elsewhere
+    form = IdentityForm(request.POST or None, initial={"email": flow.email} if flow else None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        if _identity_rate_limited(request, email):
+            form.add_error(
+                None,
+                _(
+                    "短時間に多くの申込みがありました。しばらく時間をおいてから、"
+                    "もう一度お試しください。"
+                ),
+            )
+        else:
+            services.flow_submit_identity(
+                flow, email=email, birth_date=form.cleaned_data["birth_date"], ip=client_ip(request)
+            )
+            return redirect(next_screen)
+    birth_fields = [form["birth_year"], form["birth_month"], form["birth_day"]]
+    return _render(
+        request, template, {"form": form, "flow": flow, "step": 2, "birth_fields": birth_fields}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def identity(request):
+    """② メールアドレスの入力（パスワード登録申込）"""
+    return _identity(
+        request,
+        Purpose.REGISTER,
+        "registration:identity",
+        "registration/identity.html",
+        "registration:password",
+    )
+
+
+def _wrong_key_message(result) -> str:
+    return _(
+        "認証キーが正しくありません。メールに記載された認証キーを確認して入力してください"
+        "（あと%(n)d回間違えると手続きが無効になります）。"
+        "新しい認証キーを再送信した場合は、最新のメールの認証キーを入力してください。"
+    ) % {"n": result.attempts_left}
+
+
+_KEY_EXPIRED_MESSAGE = _lazy(
+    "認証キーの有効期限（メール配信から%(minutes)d分）が切れています。"
+    "「認証キーを再送信する」で新しい認証キーを受け取るか、はじめからやり直してください。"
+)
+
+
+def _password(request, purpose: Purpose, screen: str, template: str, done: str, actions: dict):
+    flow, elsewhere = _resume(request, purpose, screen)
+    if elsewhere:
+        return elsewhere
+    form = PasswordForm(request.POST or None, email=flow.email)
+    if request.method == "POST" and form.is_valid():
+        result = services.flow_complete(
+            flow.pk,
+            key=form.cleaned_data["key"],
+            password=form.cleaned_data["password1"],
+            ip=client_ip(request),
+        )
+        outcome = result.outcome
+        if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
+            return redirect(done)
+        if outcome == services.Outcome.WRONG_KEY:
+            form.add_error("key", _wrong_key_message(result))
+        elif outcome == services.Outcome.KEY_EXPIRED:
+            form.add_error(
+                "key", _KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}
+            )
+        else:  # ended, or moved back to ② in another tab: show where it stands
+            return _resume(request, purpose, screen)[1] or redirect(screen)
+    return _render(
+        request,
+        template,
+        {
+            "form": form,
+            "flow": flow,
+            "step": 3 if purpose == Purpose.REGISTER else None,
+            "title": _("パスワード登録") if purpose == Purpose.REGISTER else _("パスワード再設定"),
+            "mail_name": _MAIL_NAME[purpose],
+            "lifetime_minutes": settings.AUTH_KEY_LIFETIME_MINUTES,
+            "resends_left": max(0, settings.FLOW_MAX_RESENDS - flow.resends),
+            "resend_url": reverse(actions["resend"]),
+            "change_address_url": reverse(actions["change_address"]),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def password(request):
+    """③ パスワード登録"""
+    return _password(
+        request,
+        Purpose.REGISTER,
+        "registration:password",
+        "registration/password.html",
+        "registration:done",
+        {"resend": "registration:resend", "change_address": "registration:change_address"},
+    )
+
+
+def _resend(request, purpose: Purpose, screen: str):
+    flow, elsewhere = _resume(request, purpose, screen)
+    if elsewhere:
+        return elsewhere
+    refused = services.flow_resend_key(flow, ip=client_ip(request))
+    if refused == services.IdentityRefused.TOO_SOON:
+        messages.error(
+            request,
+            _("認証キーの再送信は、前回の送信から%(s)d秒たってから行ってください。")
+            % {"s": settings.FLOW_RESEND_COOLDOWN_SECONDS},
+        )
+    elif refused == services.IdentityRefused.RESEND_LIMIT:
+        messages.error(
+            request,
+            _(
+                "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
+                "メールアドレスを確認し、はじめからやり直してください。"
+            )
+            % {"n": settings.FLOW_MAX_RESENDS},
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "認証キーを再送信しました。新しいメールの認証キーを入力してください"
+                "（前の認証キーは使えません）。"
+            ),
+        )
+    return redirect(screen)
+
+
+@require_POST
+def resend(request):
+    return _resend(request, Purpose.REGISTER, "registration:password")
+
+
+def _change_address(request, purpose: Purpose, screen: str, back_to: str):
+    flow, elsewhere = _resume(request, purpose, screen)
+    if elsewhere:
+        return elsewhere
+    services.flow_change_address(flow)
+    return redirect(back_to)
+
+
+@require_POST
+def change_address(request):
+    return _change_address(
+        request, Purpose.REGISTER, "registration:password", "registration:identity"
+    )
+
+
+@require_GET
+def done(request):
+    """④ パスワード登録完了"""
+    flow, elsewhere = _resume(request, Purpose.REGISTER, "registration:done")
+    if elsewhere:
+        return elsewhere
+    return render(request, "registration/done.html", {"flow": flow, "step": 4})
+
+
+# --- パスワード再設定 (forgotten password): the same machinery, for opened accounts ---------
+
+
+@require_http_methods(["GET", "POST"])
+def reset_start(request):
+    session_key = _session_key(Purpose.RESET)
+    flow = services.flow_resume(request.session.get(session_key), Purpose.RESET)
+    if flow and flow.stage == Stage.COMPLETED:
+        request.session.pop(session_key, None)  # a finished reset; this is a new one
+        flow = None
+    if flow and flow.stage != Stage.TERMS_AGREED:
+        return _resume(request, Purpose.RESET, "registration:reset_start")[1]
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        if _identity_rate_limited(request, email):
+            form.add_error(
+                None,
+                _(
+                    "短時間に多くの申込みがありました。しばらく時間をおいてから、"
+                    "もう一度お試しください。"
+                ),
+            )
+        else:
+            if flow is None:
+                flow = services.flow_start(Purpose.RESET, ip=client_ip(request))
+                request.session[session_key] = flow.pk
+            services.flow_submit_identity(
+                flow, email=email, birth_date=form.cleaned_data["birth_date"], ip=client_ip(request)
+            )
+            return redirect("registration:reset_password")
+    birth_fields = [form["birth_year"], form["birth_month"], form["birth_day"]]
+    return _render(
+        request, "registration/reset_start.html", {"form": form, "birth_fields": birth_fields}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reset_password(request):
+    return _password(
+        request,
+        Purpose.RESET,
+        "registration:reset_password",
+        "registration/password.html",
+        "registration:reset_done",
+        {"resend": "registration:reset_resend", "change_address": "registration:reset_change_address"},
+    )
+
+
+@require_POST
+def reset_resend(request):
+    return _resend(request, Purpose.RESET, "registration:reset_password")
+
+
+@require_POST
+def reset_change_address(request):
+    return _change_address(
+        request, Purpose.RESET, "registration:reset_password", "registration:reset_start"
+    )
+
+
+@require_GET
+def reset_done(request):
+    flow, elsewhere = _resume(request, Purpose.RESET, "registration:reset_done")
+    if elsewhere:
+        return elsewhere
+    return render(request, "registration/reset_done.html", {"flow": flow})
