@@ -78,7 +78,11 @@ def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | Non
         .filter(pk=flow_id, purpose=purpose)
         .first()
     )
-    if flow and flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
+    if (
+        flow
+        and flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT)
+        and clock.now() > flow.expires_at
+    ):
         with transaction.atomic():
             locked = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
             if locked.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT):
@@ -299,8 +303,10 @@ def flow_complete(
     password_hash = make_password(password)
     now = clock.now()
     with transaction.atomic():
-        flow = RegistrationFlow.objects.select_for_update().select_related("key_mail").get(
-            pk=flow_id
+        flow = (
+            RegistrationFlow.objects.select_for_update(of=("self",))
+            .select_related("key_mail")
+            .get(pk=flow_id)
         )
         if flow.stage == Stage.COMPLETED:
             return CompletionResult(Outcome.ALREADY_COMPLETED, flow)

@@ -1,0 +1,85 @@
+"""Two tabs (or two app servers) sending the right key at the same moment: one success."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from portal.audit.models import AuditEvent
+from portal.jobseekers.models import JobSeeker
+from portal.registration import services
+from tests.registration.journey import GOOD_PASSWORD, Journey, deliver_mail, key_from
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks across connections need PostgreSQL"
+)
+def test_concurrent_double_submit_of_the_right_key(make_jobseeker, smtp_server):
+    make_jobseeker(email="race@example.jp")
+    journey = Journey()
+    journey.start("race@example.jp")
+    deliver_mail()
+    key = key_from(smtp_server.to("race@example.jp")[0])
+    cookie = journey.client.cookies
+
+    rounds = 8
+    barrier = threading.Barrier(rounds)
+    outcomes = []
+
+    def submit():
+        tab = Client()
+        tab.cookies = cookie  # the same browser, another tab
+        barrier.wait()
+        try:
+            response = tab.post(
+                reverse("registration:password"),
+                {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD, "key": key},
+            )
+            outcomes.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(rounds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == [302] * rounds  # every tab lands on ④, none errors
+    seeker = JobSeeker.objects.get(email="race@example.jp")
+    assert seeker.status == JobSeeker.Status.ACTIVE
+    assert AuditEvent.objects.filter(action="register.completed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks across connections need PostgreSQL"
+)
+def test_concurrent_service_calls_give_exactly_one_completed(make_jobseeker, smtp_server):
+    make_jobseeker(email="race2@example.jp")
+    journey = Journey()
+    journey.start("race2@example.jp")
+    deliver_mail()
+    key = key_from(smtp_server.to("race2@example.jp")[0])
+    flow_id = journey.client.session["flow:register"]
+    barrier = threading.Barrier(4)
+    results = []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(services.flow_complete(flow_id, key=key, password=GOOD_PASSWORD).outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.value for r in results) == sorted(
+        ["completed"] + ["already_completed"] * 3
+    )
