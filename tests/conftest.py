@@ -22,6 +22,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_CLOSED_PORT = free_port()  # bound once and released: nothing listens there
+
+
 class RecordingHandler:
     """A real SMTP server's handler that keeps every message it accepts."""
 
@@ -55,6 +58,15 @@ class SmtpServer:
 
     def stop(self):
         self.controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _real_smtp_backend(settings):
+    """Mail always goes over real SMTP (pytest-django would swap in the locmem backend); with
+    no `smtp_server` fixture it points at a closed port, so delivery fails like SMTP down."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = _CLOSED_PORT
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""The outbox and its worker against a real SMTP server."""
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from portal.mail.models import MailAttempt, OutboundMail
+from portal.mail.services import mail_deliver_due, mail_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def _queue(to="a@example.jp", **kwargs):
+    return mail_queue(to=to, kind="identity_mismatch", context={"reference": "ABCD-EFGH"}, **kwargs)
+
+
+def test_queued_mail_is_sent_once_with_its_attempt_recorded(smtp_server, settings):
+    settings.MAIL_SENDER = "system@mail.office.example.jp"
+    mail = _queue()
+    call_command("deliver_mail", "--once")
+    call_command("deliver_mail", "--once")
+    [received] = smtp_server.messages
+    assert received["From"] == "system@mail.office.example.jp"
+    assert "ABCD-EFGH" in received.get_content()
+    mail.refresh_from_db()
+    assert mail.status == "sent" and mail.sent_at is not None
+    assert list(MailAttempt.objects.values_list("ok", flat=True)) == [True]
+
+
+def test_mail_rolled_back_with_its_transaction_is_never_sent(smtp_server):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _queue()
+        raise RuntimeError("the business change failed")
+    call_command("deliver_mail", "--once")
+    assert smtp_server.messages == []
+
+
+def test_retries_back_off_and_give_up_after_the_bound(settings, clock):
+    settings.EMAIL_PORT = 1  # nothing listens there
+    settings.MAIL_MAX_ATTEMPTS = 3
+    settings.MAIL_RETRY_BASE_SECONDS = 30
+    mail = _queue()
+    mail_deliver_due()
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts) == ("queued", 1)
+    assert (mail.next_attempt_at - clock.now()).total_seconds() == 30
+    assert mail_deliver_due().handled == 0  # not due yet
+    clock.advance(seconds=30)
+    mail_deliver_due()
+    mail.refresh_from_db()
+    assert (mail.next_attempt_at - clock.now()).total_seconds() == 60
+    clock.advance(seconds=60)
+    mail_deliver_due()
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts) == ("failed", 3)
+    assert "ConnectionRefusedError" in mail.last_error
+    assert MailAttempt.objects.filter(mail=mail, ok=False).count() == 3
+
+
+def test_a_worker_that_died_leaves_a_lease_that_runs_out(smtp_server, clock, settings):
+    mail = _queue()
+    OutboundMail.objects.filter(pk=mail.pk).update(
+        status="sending", lease_until=clock.now(), attempts=1
+    )
+    assert mail_deliver_due().handled == 0  # lease still held
+    clock.advance(seconds=1)
+    assert mail_deliver_due().sent == 1
+    assert len(smtp_server.messages) == 1
+
+
+def test_suppressed_and_capped_rows_are_never_sent(smtp_server, settings):
+    settings.MAILS_PER_ADDRESS_PER_DAY = 1
+    _queue(to="x@example.jp", deliver=False)
+    capped = _queue(to="x@example.jp")
+    assert capped.status == "capped"
+    call_command("deliver_mail", "--once")
+    assert smtp_server.messages == []
+
+
+def test_secret_never_in_subject(db, monkeypatch):
+    from portal.mail import services
+
+    monkeypatch.setattr(services, "mail_render", lambda kind, ctx: (f"key {ctx['secret']}", "b"))
+    with pytest.raises(ValueError, match="subject"):
+        mail_queue(to="a@example.jp", kind="registration_key", secret="12345678")
+    assert not OutboundMail.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL")
+def test_several_workers_never_send_one_mail_twice(smtp_server):
+    for n in range(60):
+        _queue(to=f"w{n}@example.jp")
+    barrier = threading.Barrier(4)
+
+    def worker():
+        barrier.wait()
+        try:
+            while mail_deliver_due(batch_size=5).handled:
+                pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recipients = [m["To"] for m in smtp_server.messages]
+    assert len(recipients) == 60 and len(set(recipients)) == 60
+    assert OutboundMail.objects.filter(status="sent").count() == 60
