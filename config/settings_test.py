@@ -9,7 +9,7 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 # Tests of hashing itself opt back into Argon2 with the settings fixture.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

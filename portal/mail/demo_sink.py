@@ -14,7 +14,7 @@ class _FileHandler:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}.eml"
         (self.directory / name).write_bytes(envelope.content)

@@ -56,3 +56,6 @@ class MailAttempt(models.Model):
     class Meta:
         verbose_name = _("送信試行")
         verbose_name_plural = _("送信試行")
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {'OK' if self.ok else self.error[:40]}"

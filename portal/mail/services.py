@@ -20,7 +20,7 @@ from portal.mail.sealing import seal, unseal
 logger = logging.getLogger(__name__)
 
 # Stands in the stored body where the worker puts the decrypted secret.
-SECRET_MARKER = "@@SECRET@@"
+SECRET_MARKER = "@@SECRET@@"  # noqa: S105 (a placeholder, not a secret)
 DEADLINE_MARKER = "@@DEADLINE@@"
 
 

@@ -161,4 +161,3 @@ class PasswordForm(PortalForm):
                 _("確認用のパスワードが一致しません。同じパスワードを2回入力してください。"),
             )
         return data
-

@@ -14,7 +14,9 @@ class RegistrationFlow(models.Model):
     stage = models.CharField(_("段階"), max_length=16, choices=Stage.choices)
     started_at = models.DateTimeField(_("開始日時"), default=clock.now)
     expires_at = models.DateTimeField(_("手続きの期限"))
-    privacy_version = models.CharField(_("同意したプライバシーポリシー版"), max_length=64, blank=True)
+    privacy_version = models.CharField(
+        _("同意したプライバシーポリシー版"), max_length=64, blank=True
+    )
     terms_version = models.CharField(_("同意したマイページ利用規約版"), max_length=64, blank=True)
     email = models.CharField(_("入力されたメールアドレス"), max_length=254, blank=True)
     # Set only when e-mail and birth date matched an account the purpose applies to;

@@ -352,7 +352,10 @@ def reset_password(request):
         "registration:reset_password",
         "registration/password.html",
         "registration:reset_done",
-        {"resend": "registration:reset_resend", "change_address": "registration:reset_change_address"},
+        {
+            "resend": "registration:reset_resend",
+            "change_address": "registration:reset_change_address",
+        },
     )
 
 

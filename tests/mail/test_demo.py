@@ -63,7 +63,9 @@ def test_demo_sink_and_mailbox_page_show_a_delivered_mail(settings, tmp_path, cl
     settings.EMAIL_PORT = free_port()
     sink = demo_sink_start("127.0.0.1", settings.EMAIL_PORT)
     try:
-        mail_queue(to="demo@example.jp", kind="identity_mismatch", context={"reference": "DEMO-0001"})
+        mail_queue(
+            to="demo@example.jp", kind="identity_mismatch", context={"reference": "DEMO-0001"}
+        )
         assert mail_deliver_due().sent == 1
     finally:
         sink.stop()

@@ -43,7 +43,11 @@ class Journey:
     def complete(self, key: str, password: str = GOOD_PASSWORD, confirm: str | None = None):
         return self.client.post(
             reverse("registration:password"),
-            {"password1": password, "password2": password if confirm is None else confirm, "key": key},
+            {
+                "password1": password,
+                "password2": password if confirm is None else confirm,
+                "key": key,
+            },
         )
 
     def resend(self):

@@ -80,6 +80,4 @@ def test_concurrent_service_calls_give_exactly_one_completed(make_jobseeker, smt
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(r.value for r in results) == sorted(
-        ["completed"] + ["already_completed"] * 3
-    )
+    assert sorted(r.value for r in results) == sorted(["completed"] + ["already_completed"] * 3)

@@ -51,7 +51,7 @@ def test_identity_answers_alike_for_all_four_cases(register, smtp_server):
     seen = {}
     for case, (email, birth_date) in CASES.items():
         cache.clear()  # each case from the same limiter state; only the register differs
-        journey, response, queries, page = _submit(email, birth_date)
+        _journey, response, queries, page = _submit(email, birth_date)
         seen[case] = {
             "status": response.status_code,
             "location": response.url,
@@ -102,7 +102,9 @@ def test_mail_cap_answers_the_same(register, smtp_server, settings):
     assert all(url == reverse("registration:password") for url in answers["unknown"])
     statuses = {
         case: list(
-            OutboundMail.objects.filter(to=CASES[case][0]).order_by("id").values_list("status", flat=True)
+            OutboundMail.objects.filter(to=CASES[case][0])
+            .order_by("id")
+            .values_list("status", flat=True)
         )
         for case in answers
     }

@@ -28,12 +28,21 @@ def test_happy_path_to_a_usable_login(make_jobseeker, smtp_server):
     assert "求職者マイページ開設（パスワード登録）" in page.content.decode()
     terms = journey.client.get(reverse("registration:terms"))
     html = terms.content.decode()
-    for words in ("求職者マイページ利用規約確認", "「プライバシーポリシー」「マイページ利用規約」に同意します。", "次へ進む"):
+    for words in (
+        "求職者マイページ利用規約確認",
+        "「プライバシーポリシー」「マイページ利用規約」に同意します。",
+        "次へ進む",
+    ):
         assert words in html
 
     assert journey.agree().url == reverse("registration:identity")
     identity = journey.client.get(reverse("registration:identity")).content.decode()
-    for words in ("メールアドレスの入力（パスワード登録申込）", "ID(メールアドレス)", "生年月日", "キャンセル"):
+    for words in (
+        "メールアドレスの入力（パスワード登録申込）",
+        "ID(メールアドレス)",
+        "生年月日",
+        "キャンセル",
+    ):
         assert words in identity
 
     response = journey.identity("ＴＡＲＯ＠example.jp", "1990-04-01")  # full-width, any case
@@ -47,13 +56,21 @@ def test_happy_path_to_a_usable_login(make_jobseeker, smtp_server):
     assert "日本時間" in body and "50分" in body
 
     screen = journey.client.get(reverse("registration:password")).content.decode()
-    for words in ("パスワード登録", "登録するパスワード", "登録するパスワード（確認用）", "認証キー", "完了"):
+    for words in (
+        "パスワード登録",
+        "登録するパスワード",
+        "登録するパスワード（確認用）",
+        "認証キー",
+        "完了",
+    ):
         assert words in screen
     assert "taro@example.jp" in screen
     assert REFERENCE_RE.search(body).group(1) in screen  # the same 受付番号 on screen and mail
 
     # The key pasted with spaces and a hyphen, in full-width digits, still works.
-    spaced = " ".join([key[:4], key[4:]]).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    spaced = " ".join([key[:4], key[4:]]).translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
+    )
     response = journey.complete(spaced.replace(" ", "-", 1))
     assert response.url == reverse("registration:done")
     done = journey.client.get(response.url).content.decode()
@@ -63,7 +80,9 @@ def test_happy_path_to_a_usable_login(make_jobseeker, smtp_server):
     assert seeker.status == JobSeeker.Status.ACTIVE
     assert authenticate(username="taro@example.jp", password=GOOD_PASSWORD) == seeker.user
     deliver_mail()
-    assert [m["Subject"].strip() for m in smtp_server.to("taro@example.jp")][-1] == "求職者マイページ開設完了のお知らせ"
+    assert [m["Subject"].strip() for m in smtp_server.to("taro@example.jp")][
+        -1
+    ] == "求職者マイページ開設完了のお知らせ"
     assert AuditEvent.objects.filter(action="register.completed", target_id=seeker.number).exists()
 
 

@@ -68,7 +68,9 @@ def test_reset_end_to_end_with_real_smtp(opened, smtp_server):
     assert authenticate(username="open@example.jp", password=NEW_PASSWORD) == opened.user
     assert authenticate(username="open@example.jp", password=GOOD_PASSWORD) is None
     deliver_mail()
-    assert smtp_server.to("open@example.jp")[-1]["Subject"].strip() == "パスワード再設定完了のお知らせ"
+    assert (
+        smtp_server.to("open@example.jp")[-1]["Subject"].strip() == "パスワード再設定完了のお知らせ"
+    )
     assert AuditEvent.objects.filter(action="reset.completed", target_id=opened.number).exists()
 
 
