@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -239,3 +240,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Login, one-time password and My Page (accounts) ---
+# Lockout counters are in the database; the admin login shares them through this backend.
+AUTHENTICATION_BACKENDS = ["portal.accounts.backends.LockoutModelBackend"]
+LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=24 * 60)
+LOGIN_HISTORY_SIZE = env.int("LOGIN_HISTORY_SIZE", default=20)
+# The one-time password mailed after ID + password (on by default).
+LOGIN_OTP_ENABLED = env.bool("LOGIN_OTP_ENABLED", default=True)
+LOGIN_OTP_DIGITS = env.int("LOGIN_OTP_DIGITS", default=6)
+LOGIN_OTP_LIFETIME_MINUTES = env.int("LOGIN_OTP_LIFETIME_MINUTES", default=10)
+LOGIN_OTP_MAX_WRONG = env.int("LOGIN_OTP_MAX_WRONG", default=5)
+LOGIN_OTP_RESEND_COOLDOWN_SECONDS = env.int("LOGIN_OTP_RESEND_COOLDOWN_SECONDS", default=60)
+LOGIN_OTP_MAILS_PER_HOUR = env.int("LOGIN_OTP_MAILS_PER_HOUR", default=5)
+# 「次回から一定期間ワンタイムパスワードの入力を省略する」: a signed, HttpOnly cookie.
+TRUSTED_BROWSER_DAYS = env.int("TRUSTED_BROWSER_DAYS", default=30)
+TRUSTED_BROWSER_COOKIE_NAME = env.str("TRUSTED_BROWSER_COOKIE_NAME", default="mypage_trusted")

@@ -13,3 +13,11 @@ class AccountsConfig(AppConfig):
         # indexes on e-mail columns serve on PostgreSQL and SQLite alike.
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
+
+        # The staff admin login shows the lockout message (the lockout itself is applied by
+        # portal.accounts.backends.LockoutModelBackend).
+        from django.contrib import admin
+
+        from portal.accounts.admin_actions import StaffAuthenticationForm
+
+        admin.site.login_form = StaffAuthenticationForm

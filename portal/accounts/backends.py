@@ -1,0 +1,62 @@
+"""The authentication backend behind `django.contrib.auth.authenticate()`, used by the staff
+admin login. It applies the same database-kept lockout as the My Page login: failures count and
+locked IDs are refused. A job seeker's right password authenticates (the admin still refuses
+non-staff), but only a staff login clears the counters and is logged as a login, since a job
+seeker's login is complete only after the one-time password of the My Page login."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+
+from portal.accounts.models import LoginEvent
+from portal.accounts.services import (
+    _password_matches,
+    _throttle_reset,
+    login_event_record,
+    login_failure_record,
+    login_key,
+    login_lock_status,
+    request_user_agent,
+)
+from portal.core.client_ip import client_ip
+from portal.core.text import normalize_email
+
+
+class LockoutModelBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        user_model = get_user_model()
+        if username is None:
+            username = kwargs.get(user_model.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        ip = client_ip(request) if request is not None else ""
+        user_agent = request_user_agent(request) if request is not None else ""
+        user = user_model.objects.filter(email=normalize_email(username)).first()
+        channel = LoginEvent.Channel.STAFF
+        if login_lock_status(username, ip).locked:
+            login_event_record(
+                LoginEvent.Outcome.LOCKED,
+                key=login_key(username),
+                user=user,
+                ip=ip,
+                user_agent=user_agent,
+                channel=channel,
+            )
+            raise PermissionDenied  # stops authenticate() at once
+        if not _password_matches(user, password):
+            login_failure_record(username, ip=ip, user=user, user_agent=user_agent, channel=channel)
+            return None
+        if not self.user_can_authenticate(user):
+            return None
+        if not user.is_staff:
+            return user
+        _throttle_reset(login_key(user.email), ip)
+        login_event_record(
+            LoginEvent.Outcome.SUCCESS,
+            key=login_key(user.email),
+            user=user,
+            ip=ip,
+            user_agent=user_agent,
+            channel=channel,
+        )
+        return user

@@ -1,0 +1,162 @@
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from portal.core.forms import PortalForm
+from portal.core.text import normalize_input
+
+LOGIN_ID_MAX_LENGTH = 254
+
+
+def login_failed_message() -> str:
+    return gettext(
+        "IDまたはパスワードが正しくありません。IDには登録したメールアドレスを入力し、"
+        "パスワードは大文字・小文字の違いにも注意して入力してください。"
+    )
+
+
+def lock_message(locked_until, *, staff: bool = False) -> str:
+    """The message for a locked ID, existing or not: when to retry and how to get help."""
+    local = timezone.localtime(locked_until)
+    if staff:
+        return gettext(
+            "ログインに続けて失敗したため、このIDでのログインを一時的に停止しています。"
+            "%(until)s以降にもう一度お試しください。急ぐ場合は、ほかの管理者に"
+            "ロックの解除を依頼してください。"
+        ) % {"until": date_format(local, "Y年n月j日 G時i分")}
+    return gettext(
+        "ログインに続けて失敗したため、このIDでのログインを一時的に停止しています。"
+        "%(until)s以降にもう一度お試しください。"
+        "すぐにログインしたい場合は、「パスワードを忘れた方」からパスワードを再設定すると、"
+        "停止が解除されます。%(contact)s"
+    ) % {
+        "until": date_format(local, "Y年n月j日 G時i分"),
+        "contact": settings.OFFICE_CONTACT,
+    }
+
+
+class LoginForm(PortalForm):
+    login_id = forms.CharField(
+        label=_("ID（メールアドレス）"),
+        max_length=LOGIN_ID_MAX_LENGTH,
+        error_messages={
+            "required": _("IDを入力してください。IDは登録したメールアドレスです。"),
+            "max_length": _("IDは%(limit_value)d文字以内で入力してください。"),
+        },
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "username", "spellcheck": "false", "autocapitalize": "none"}
+        ),
+    )
+    password = forms.CharField(
+        label=_("パスワード"),
+        strip=False,
+        max_length=256,
+        error_messages={
+            "required": _("パスワードを入力してください。"),
+            "max_length": _("パスワードが長すぎます。登録したパスワードを入力してください。"),
+        },
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def clean_login_id(self):
+        return normalize_input(self.cleaned_data["login_id"])
+
+
+_OTP_SEPARATORS = re.compile(r"[\s\-‐－ー−]")
+
+
+class OtpForm(PortalForm):
+    code = forms.CharField(
+        label=_("ワンタイムパスワード"),
+        max_length=32,
+        help_text=_("メールに記載された6桁の数字を入力してください。"),
+        error_messages={"required": _("ワンタイムパスワードを入力してください。")},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+            }
+        ),
+    )
+    remember = forms.BooleanField(
+        label=_("次回から一定期間ワンタイムパスワードの入力を省略する"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        digits = settings.LOGIN_OTP_DIGITS
+        self.fields["code"].help_text = gettext(
+            "メールに記載された%(digits)d桁の数字を入力してください。"
+        ) % {"digits": digits}
+
+    def clean_code(self):
+        digits = settings.LOGIN_OTP_DIGITS
+        code = _OTP_SEPARATORS.sub("", normalize_input(self.cleaned_data["code"]))
+        if not re.fullmatch(rf"\d{{{digits}}}", code):
+            raise ValidationError(
+                gettext("ワンタイムパスワードは%(digits)d桁の半角数字で入力してください。")
+                % {"digits": digits},
+                code="format",
+            )
+        return code
+
+
+class PasswordChangeForm(PortalForm):
+    current_password = forms.CharField(
+        label=_("現在のパスワード"),
+        strip=False,
+        max_length=256,
+        error_messages={"required": _("現在のパスワードを入力してください。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("新しいパスワード"),
+        strip=False,
+        max_length=256,
+        error_messages={"required": _("新しいパスワードを入力してください。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=_("新しいパスワード（確認用）"),
+        strip=False,
+        max_length=256,
+        help_text=_("確認のため、新しいパスワードをもう一度入力してください。"),
+        error_messages={"required": _("確認用のパスワードを入力してください。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = " ".join(
+            password_validation.password_validators_help_texts()
+        )
+
+    def clean_new_password1(self):
+        password = self.cleaned_data["new_password1"]
+        password_validation.validate_password(password, user=self.user)
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second and first != second:
+            self.add_error(
+                "new_password2",
+                ValidationError(
+                    gettext(
+                        "確認用のパスワードが新しいパスワードと一致しません。"
+                        "同じパスワードを入力してください。"
+                    ),
+                    code="password_mismatch",
+                ),
+            )
+        return cleaned
