@@ -143,3 +143,27 @@ def test_pending_account_cannot_be_reset_into_existence(make_jobseeker, smtp_ser
     assert "認証キーが正しくありません" in response.content.decode()
     seeker.refresh_from_db()
     assert seeker.status == JobSeeker.Status.PENDING and seeker.user is None
+
+
+def _login(client, password):
+    return client.post(
+        reverse("accounts:login"), {"login_id": "open@example.jp", "password": password}
+    )
+
+
+def test_reset_by_mailed_key_clears_a_login_lock(opened, smtp_server, settings):
+    settings.LOGIN_OTP_ENABLED = False
+    attacker = Client()
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP):
+        _login(attacker, "Wrong#pass1")
+    owner = Client()
+    locked = _login(owner, GOOD_PASSWORD)
+    assert "一時的に停止しています" in locked.content.decode()
+
+    reset = ResetJourney()
+    reset.identity("open@example.jp")
+    deliver_mail()
+    assert reset.complete(key_from(smtp_server.to("open@example.jp")[-1])).status_code == 302
+    response = _login(owner, NEW_PASSWORD)
+    assert response.status_code == 302
+    assert owner.get(reverse("accounts:mypage")).status_code == 200
