@@ -85,6 +85,16 @@ def _add_action(modeladmin, request, actions, func):
     return actions
 
 
+def _with_fieldset(fieldsets, title, names):
+    """The fieldsets with `names` moved into a last section of their own."""
+    cleaned = []
+    for name, options in fieldsets:
+        fields = [f for f in options.get("fields", ()) if f not in names]
+        if fields:
+            cleaned.append((name, {**options, "fields": fields}))
+    return [*cleaned, (title, {"fields": tuple(names)})]
+
+
 class EmailChangeForm(forms.Form):
     new_email = forms.CharField(label=_("新しいメールアドレス"), max_length=254)
     new_email_confirm = forms.CharField(label=_("新しいメールアドレス（確認用）"), max_length=254)
@@ -117,12 +127,7 @@ class JobSeekerAccountAdminMixin:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        cleaned = []
-        for name, options in fieldsets:
-            fields = [f for f in options.get("fields", ()) if f not in ACCOUNT_FIELDS]
-            if fields:
-                cleaned.append((name, {**options, "fields": fields}))
-        return [*cleaned, (_("マイページのアカウント"), {"fields": ACCOUNT_FIELDS})]
+        return _with_fieldset(fieldsets, _("マイページのアカウント"), ACCOUNT_FIELDS)
 
     @admin.display(description=_("アカウントの状態"))
     def account_status(self, obj):
@@ -247,6 +252,12 @@ class UserAccountAdminMixin:
         if obj is not None and "login_lock" not in fields:
             fields.append("login_lock")
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return _with_fieldset(fieldsets, _("ログイン"), ("login_lock",))
 
     @admin.display(description=_("ログインのロック"))
     def login_lock(self, obj):

@@ -751,8 +751,11 @@ def jobseeker_change_email(
     now = clock.now()
     try:
         with transaction.atomic():
-            current = (
-                JobSeeker.objects.select_for_update().select_related("user").get(pk=jobseeker.pk)
+            current = JobSeeker.objects.select_for_update().get(pk=jobseeker.pk)
+            user = (
+                user_model.objects.select_for_update().get(pk=current.user_id)
+                if current.user_id is not None
+                else None
             )
             old_email = current.email
             if old_email.lower() == email:
@@ -772,7 +775,6 @@ def jobseeker_change_email(
             current.email = email
             current.updated_at = now
             current.save(update_fields=["email", "updated_at"])
-            user = current.user
             sessions = browsers = 0
             if user is not None:
                 user.email = email
