@@ -115,9 +115,10 @@ def login_view(request):
 
 def _otp_cap_message() -> str:
     return _(
-        "ワンタイムパスワードの送信回数が上限（1時間に%(n)d回）に達しました。"
-        "しばらく時間をおいてから、もう一度ログインしてください。"
-    ) % {"n": settings.LOGIN_OTP_MAILS_PER_HOUR}
+        "ワンタイムパスワードのメールの送信回数が上限に達したため、いまは送信できません。"
+        "しばらく時間をおいてから（1時間ほど）、もう一度お試しください。お急ぎの場合は、"
+        "%(contact)s"
+    ) % {"contact": settings.OFFICE_CONTACT}
 
 
 def _restart_login(request, message: str, *, level=messages.ERROR):

@@ -158,7 +158,7 @@ def test_one_time_password_mails_are_capped_per_hour(account, smtp_server, clock
     client.post(reverse("accounts:otp_resend"))
     assert "上限" in client.get(reverse("accounts:otp")).content.decode()
     page = login_post(Client(), account.email).content.decode()
-    assert "ワンタイムパスワードの送信回数が上限" in page
+    assert "送信回数が上限に達した" in page
     deliver_mail()
     assert len(smtp_server.to(account.email)) == 2
     clock.advance(hours=1)
@@ -299,3 +299,13 @@ def test_a_malformed_code_is_not_counted(account, smtp_server):
     page = otp_post(client, "12ab").content.decode()
     assert "6桁の半角数字" in page
     assert not LoginEvent.objects.filter(outcome="otp_failure").exists()
+
+
+def test_a_mail_refused_by_the_outbox_cap_starts_no_step(account, smtp_server, settings):
+    settings.MAILS_PER_ADDRESS_PER_DAY = 1
+    settings.LOGIN_OTP_MAILS_PER_HOUR = 10
+    assert login_post(Client(), account.email).url == reverse("accounts:otp")
+    page = login_post(Client(), account.email).content.decode()
+    assert "送信回数が上限に達した" in page
+    assert LoginChallenge.objects.count() == 1
+    assert not OutboundMail.objects.filter(status=OutboundMail.Status.CAPPED).exists()
