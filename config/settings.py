@@ -48,11 +48,14 @@ INSTALLED_APPS = [
     "portal.jobseekers",
     "portal.mail",
     "portal.registration",
+    "portal.ops",
 ]
 
 MIDDLEWARE = [
+    "portal.ops.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -260,3 +263,51 @@ LOGIN_OTP_MAILS_PER_HOUR = env.int("LOGIN_OTP_MAILS_PER_HOUR", default=5)
 # 「次回から一定期間ワンタイムパスワードの入力を省略する」: a signed, HttpOnly cookie.
 TRUSTED_BROWSER_DAYS = env.int("TRUSTED_BROWSER_DAYS", default=30)
 TRUSTED_BROWSER_COOKIE_NAME = env.str("TRUSTED_BROWSER_COOKIE_NAME", default="mypage_trusted")
+
+# --- Operations (health, metrics, CSP, logging) ---
+from csp.constants import NONE, SELF  # noqa: E402
+
+# Content Security Policy (django-csp 4): scripts and styles only from our own files, never
+# inline; no plugins, no <base>, forms post only here, and no framing by anyone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Load balancers probe over plain HTTP; the probes and the scrape are never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# collectstatic writes here; whitenoise serves it with far-future caching of hashed names.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # An unreachable database fails a request (and /readyz) in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+
+# JSON logs: every record carries the request id (X-Request-ID, echoed in the response);
+# one access-log line per request from portal.ops.middleware (no query string, no body).
+LOGGING["filters"] = {"request_id": {"()": "portal.ops.request_id.RequestIdFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+# "timestamp": ISO 8601 in UTC, the same in every process whatever TIME_ZONE says.
+LOGGING["formatters"]["json"].update(
+    fmt="%(levelname)s %(name)s %(request_id)s %(message)s", timestamp=True
+)
+ACCESS_LOG = env.bool("ACCESS_LOG", default=True)
+
+# /metrics: for a bearer token and/or from these addresses (loopback only by default).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+
+# Retention for `manage.py purge`, in days (0 keeps forever).
+RETENTION_FLOWS_DAYS = env.int("RETENTION_FLOWS_DAYS", default=30)
+RETENTION_MAIL_BODIES_DAYS = env.int("RETENTION_MAIL_BODIES_DAYS", default=7)
+RETENTION_AUDIT_EVENTS_DAYS = env.int("RETENTION_AUDIT_EVENTS_DAYS", default=3 * 365)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("portal.registration.urls")),
     path("", include("portal.accounts.urls")),
     path("staff/", admin.site.urls),
+    path("", include("portal.ops.urls")),
 ]
 
 if settings.DEMO_MAILBOX:  # refused by settings unless DEBUG is on

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    name = "portal.ops"
+    label = "ops"
+    verbose_name = "運用"
+
+    def ready(self):
+        from django.core.signals import request_finished
+
+        from portal.ops.request_id import request_id_clear
+
+        request_finished.connect(request_id_clear, dispatch_uid="portal.ops.request_id_clear")
