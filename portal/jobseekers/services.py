@@ -1,5 +1,20 @@
 """The counter register. Every way of registering a job seeker (command, CSV import, admin,
-API) goes through `jobseeker_parse` and `jobseeker_upsert_batch`."""
+API) goes through `jobseeker_parse` and `jobseeker_upsert_batch`.
+
+The rules of an upsert batch, checked in this order for each record (the first that fails is
+the reason given):
+
+1. a job seeker number met earlier in the same batch is refused (the first occurrence counts);
+2. an e-mail address held in the register by another job seeker is refused;
+3. changing the e-mail address of an account already opened (status not pending) is refused;
+4. an e-mail address already claimed by an earlier accepted record of the batch is refused.
+
+A record that passes is created (new number), unchanged (same values; e-mail compared without
+regard to case) or updated (only the fields that differ). Facts about the register are those
+at the start of the batch, under row locks. On PostgreSQL large batches take a COPY-based path
+(`_upsert_batch_copy`) that applies the same rules in SQL and gives the same results; the tests
+run on both paths.
+"""
 
 import datetime as dt
 import re
@@ -8,20 +23,29 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.audit.services import audit_event_build
 from portal.audit.models import AuditEvent
+from portal.audit.services import audit_event_build, audit_event_record
 from portal.core.clock import clock
-from portal.core.text import normalize_email, normalize_input
+from portal.core.text import normalize_input
 from portal.jobseekers.models import JOB_SEEKER_NUMBER_PATTERN, JobSeeker
 
 _NUMBER_RE = re.compile(JOB_SEEKER_NUMBER_PATTERN)
 _DATE_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 _HALF_WIDTH_EMAIL_RE = re.compile(r"^[\x21-\x7e]+$")
 EMAIL_MAX_LENGTH = 100
+TEXT_MAX_LENGTH = 100
 FIELDS = ("number", "name", "name_kana", "email", "birth_date", "office")
+# Fields an upsert may change, in the order audit events list them.
+_MUTABLE_FIELDS = ("name", "name_kana", "email", "birth_date", "office")
+
+# On PostgreSQL, batches of at least this many records go through COPY and set-based SQL.
+POSTGRES_COPY_MIN_ROWS = 200
+# Lookups with IN (...) are split so no query exceeds a backend's parameter limit.
+_LOOKUP_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +58,37 @@ class JobSeekerRecord:
     office: str = ""
 
 
+def _normalize(value: object) -> str:
+    """normalize_input, with a shortcut for ASCII text (NFKC leaves ASCII unchanged)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii():
+        return text.strip()
+    return normalize_input(text)
+
+
+def _today() -> dt.date:
+    return timezone.localdate(clock.now())
+
+
 def parse_birth_date(value: str, *, today: dt.date | None = None) -> dt.date:
     """A real date after 1900 and before today; 1990-04-01 or 1990/4/1."""
-    text = normalize_input(value)
+    text = _normalize(value)
     match = _DATE_RE.match(text)
     if not match:
         raise ValidationError(
             _("生年月日は西暦の年-月-日で入力してください（例：1990-04-01）。"), code="format"
         )
+    year, month, day = match.groups()
     try:
-        date = dt.date(*(int(part) for part in match.groups()))
+        date = dt.date(int(year), int(month), int(day))
     except ValueError:
         raise ValidationError(
             _("生年月日「%(value)s」は存在しない日付です。") % {"value": text}, code="invalid"
         ) from None
-    today = today or clock.now().date()
+    if today is None:
+        today = _today()
     if date.year <= 1900 or date >= today:
         raise ValidationError(
             _("生年月日は1901年以降、今日より前の日付を入力してください。"), code="range"
@@ -57,7 +97,8 @@ def parse_birth_date(value: str, *, today: dt.date | None = None) -> dt.date:
 
 
 def parse_email(value: str) -> str:
-    email = normalize_email(value)
+    """The address normalised as normalize_email does (NFKC, no spaces, lower case), validated."""
+    email = "".join(_normalize(value).split()).lower()
     if not email:
         raise ValidationError(_("メールアドレスを入力してください。"), code="required")
     if len(email) > EMAIL_MAX_LENGTH:
@@ -78,45 +119,53 @@ def parse_email(value: str) -> str:
     return email
 
 
+def _text_error(label: str, value: str) -> str | None:
+    if not value:
+        return _("%(label)sを入力してください。") % {"label": label}
+    if len(value) > TEXT_MAX_LENGTH:
+        return _("%(label)sは100文字以内で入力してください。") % {"label": label}
+    return None
+
+
 def jobseeker_parse(raw: Mapping[str, object], *, today: dt.date | None = None) -> JobSeekerRecord:
     """Normalises (NFKC, trimmed) and validates one job seeker; raises ValidationError whose
-    message_dict names each bad field."""
+    message_dict names each bad field. Pass `today` when parsing many rows."""
+    number = _normalize(raw.get("number"))
+    name = _normalize(raw.get("name"))
+    name_kana = _normalize(raw.get("name_kana"))
+    office = _normalize(raw.get("office"))
     errors: dict[str, list[str]] = {}
-    values = {name: normalize_input(raw.get(name)) for name in FIELDS}
-
-    def fail(name, message):
-        errors.setdefault(name, []).append(str(message))
-
-    if not _NUMBER_RE.match(values["number"]):
-        fail("number", _("求職番号は「5桁-8桁」の半角数字で入力してください（例：13010-00000001）。"))
-    for name, label in (("name", _("氏名")), ("name_kana", _("氏名（カナ）"))):
-        if not values[name]:
-            fail(name, _("%(label)sを入力してください。") % {"label": label})
-        elif len(values[name]) > 100:
-            fail(name, _("%(label)sは100文字以内で入力してください。") % {"label": label})
-    if len(values["office"]) > 100:
-        fail("office", _("ハローワーク名は100文字以内で入力してください。"))
+    if not _NUMBER_RE.match(number):
+        errors["number"] = [
+            _("求職番号は「5桁-8桁」の半角数字で入力してください（例：13010-00000001）。")
+        ]
+    if not name or len(name) > TEXT_MAX_LENGTH:
+        errors["name"] = [_text_error(_("氏名"), name)]
+    if not name_kana or len(name_kana) > TEXT_MAX_LENGTH:
+        errors["name_kana"] = [_text_error(_("氏名（カナ）"), name_kana)]
+    if len(office) > TEXT_MAX_LENGTH:
+        errors["office"] = [_("ハローワーク名は100文字以内で入力してください。")]
     email = birth_date = None
     try:
-        email = parse_email(str(raw.get("email") or ""))
+        email = parse_email(raw.get("email") or "")
     except ValidationError as exc:
-        fail("email", exc.messages[0])
+        errors["email"] = [exc.messages[0]]
     raw_birth = raw.get("birth_date")
     if isinstance(raw_birth, dt.date):
         raw_birth = raw_birth.isoformat()
     try:
-        birth_date = parse_birth_date(str(raw_birth or ""), today=today)
+        birth_date = parse_birth_date(raw_birth or "", today=today)
     except ValidationError as exc:
-        fail("birth_date", exc.messages[0])
+        errors["birth_date"] = [exc.messages[0]]
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError({name: errors[name] for name in FIELDS if name in errors})
     return JobSeekerRecord(
-        number=values["number"],
-        name=values["name"],
-        name_kana=values["name_kana"],
+        number=number,
+        name=name,
+        name_kana=name_kana,
         email=email,
         birth_date=birth_date,
-        office=values["office"],
+        office=office,
     )
 
 
@@ -125,13 +174,39 @@ class UpsertResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    # (index in the batch, message) for each record that was refused
+    # (index in the batch, message) for each record that was refused, in batch order
     rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+# Reasons a record is refused, in the order the rules are checked.
+REJECT_DUPLICATE_NUMBER = "duplicate_number"
+REJECT_EMAIL_TAKEN = "email_taken"
+REJECT_EMAIL_LOCKED = "email_locked"
+REJECT_EMAIL_CLAIMED = "email_claimed"
+
+
+def _reject_message(reason: str, record: JobSeekerRecord, other: str | None) -> str:
+    if reason == REJECT_DUPLICATE_NUMBER:
+        return _("求職番号 %(number)s が同じ取込み内で重複しています。") % {"number": record.number}
+    if reason == REJECT_EMAIL_TAKEN:
+        return _("メールアドレス %(email)s は別の求職者（%(owner)s）に登録済みです。") % {
+            "email": record.email,
+            "owner": other,
+        }
+    if reason == REJECT_EMAIL_LOCKED:
+        return _("マイページ開設済みの求職者（%(number)s）のメールアドレスは変更できません。") % {
+            "number": record.number
+        }
+    if reason == REJECT_EMAIL_CLAIMED:
+        return _(
+            "メールアドレス %(email)s は同じ取込み内の別の求職者（%(owner)s）と重複しています。"
+        ) % {"email": record.email, "owner": other}
+    raise ValueError(reason)
 
 
 def _changed_fields(existing: JobSeeker, record: JobSeekerRecord) -> list[str]:
     changed = []
-    for name in FIELDS:
+    for name in _MUTABLE_FIELDS:
         old = getattr(existing, name)
         new = getattr(record, name)
         if name == "email":
@@ -142,6 +217,88 @@ def _changed_fields(existing: JobSeeker, record: JobSeekerRecord) -> list[str]:
     return changed
 
 
+@dataclass(slots=True)
+class _Decision:
+    action: str  # "create" | "update" | "unchanged" | "reject"
+    changed: list[str] | None = None
+    reason: str | None = None
+    other: str | None = None
+
+
+def _decide(
+    records: list[JobSeekerRecord],
+    existing: Mapping[str, JobSeeker],
+    owners: Mapping[str, str],
+) -> list[_Decision]:
+    """The rules of the module docstring, applied to a batch; `existing` maps number to the
+    job seeker, `owners` maps a lower-cased e-mail to the number holding it."""
+    decisions = []
+    seen_numbers: set[str] = set()
+    claimed: dict[str, str] = {}
+    for record in records:
+        if record.number in seen_numbers:
+            decisions.append(_Decision("reject", reason=REJECT_DUPLICATE_NUMBER))
+            continue
+        seen_numbers.add(record.number)
+        email_key = record.email.lower()
+        owner = owners.get(email_key)
+        if owner is not None and owner != record.number:
+            decisions.append(_Decision("reject", reason=REJECT_EMAIL_TAKEN, other=owner))
+            continue
+        current = existing.get(record.number)
+        changed = _changed_fields(current, record) if current is not None else None
+        if changed and "email" in changed and current.status != JobSeeker.Status.PENDING:
+            decisions.append(_Decision("reject", reason=REJECT_EMAIL_LOCKED))
+            continue
+        claimant = claimed.get(email_key)
+        if claimant is not None:
+            decisions.append(_Decision("reject", reason=REJECT_EMAIL_CLAIMED, other=claimant))
+            continue
+        claimed[email_key] = record.number
+        if current is None:
+            decisions.append(_Decision("create"))
+        elif changed:
+            decisions.append(_Decision("update", changed=changed))
+        else:
+            decisions.append(_Decision("unchanged"))
+    return decisions
+
+
+def _chunks(items: list, size: int = _LOOKUP_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _load_facts(records: list[JobSeekerRecord], *, lock: bool):
+    numbers = list(dict.fromkeys(r.number for r in records))
+    emails = list(dict.fromkeys(r.email.lower() for r in records))
+    existing: dict[str, JobSeeker] = {}
+    owners: dict[str, str] = {}
+    queryset = JobSeeker.objects.select_for_update() if lock else JobSeeker.objects.all()
+    for chunk in _chunks(numbers):
+        existing.update((js.number, js) for js in queryset.filter(number__in=chunk))
+    for chunk in _chunks(emails):
+        rows = JobSeeker.objects.filter(email__lower__in=chunk).values_list("email", "number")
+        owners.update((email.lower(), number) for email, number in rows)
+    return existing, owners
+
+
+def _result(records, decisions) -> UpsertResult:
+    result = UpsertResult()
+    for index, (record, decision) in enumerate(zip(records, decisions, strict=True)):
+        if decision.action == "create":
+            result.created += 1
+        elif decision.action == "update":
+            result.updated += 1
+        elif decision.action == "unchanged":
+            result.unchanged += 1
+        else:
+            result.rejected.append(
+                (index, _reject_message(decision.reason, record, decision.other))
+            )
+    return result
+
+
 def jobseeker_upsert_batch(
     records: Iterable[JobSeekerRecord],
     *,
@@ -150,50 +307,28 @@ def jobseeker_upsert_batch(
     ip: str | None = None,
     source: str = "",
 ) -> UpsertResult:
-    """Creates or updates job seekers by number in one transaction.
-
-    A record whose e-mail belongs to another job seeker, or that changes the e-mail of an
-    account already opened, is rejected; the others are written. Each created or changed job
-    seeker gets an audit event (field names only, never values of secrets)."""
+    """Creates or updates job seekers by number in one transaction, by the rules of the module
+    docstring; refused records are reported, the others written. Each created or changed job
+    seeker gets an audit event (field names only, never values)."""
     records = list(records)
-    result = UpsertResult()
     if not records:
-        return result
-    now = clock.now()
-    numbers = [r.number for r in records]
-    emails = [r.email.lower() for r in records]
-    with transaction.atomic():
-        existing = {
-            js.number: js
-            for js in JobSeeker.objects.select_for_update().filter(number__in=numbers)
-        }
-        owners = dict(
-            JobSeeker.objects.filter(email__lower__in=emails).values_list("email", "number")
+        return UpsertResult()
+    if connection.vendor == "postgresql" and len(records) >= POSTGRES_COPY_MIN_ROWS:
+        return _upsert_batch_copy(
+            records, actor=actor, actor_label=actor_label, ip=ip, source=source
         )
-        owners = {email.lower(): number for email, number in owners.items()}
-        seen_numbers: set[str] = set()
-        seen_emails: dict[str, str] = {}
+    return _upsert_batch_orm(records, actor=actor, actor_label=actor_label, ip=ip, source=source)
+
+
+def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResult:
+    now = clock.now()
+    with transaction.atomic():
+        existing, owners = _load_facts(records, lock=True)
+        decisions = _decide(records, existing, owners)
         to_create, to_update, events = [], [], []
         update_fields: set[str] = set()
-        for index, record in enumerate(records):
-            email_key = record.email.lower()
-            if record.number in seen_numbers:
-                result.rejected.append(
-                    (index, _("求職番号 %(number)s が同じファイル内で重複しています。")
-                     % {"number": record.number})
-                )
-                continue
-            owner = owners.get(email_key) or seen_emails.get(email_key)
-            if owner is not None and owner != record.number:
-                result.rejected.append(
-                    (index, _("メールアドレス %(email)s は別の求職者（%(owner)s）に登録済みです。")
-                     % {"email": record.email, "owner": owner})
-                )
-                continue
-            seen_numbers.add(record.number)
-            seen_emails[email_key] = record.number
-            current = existing.get(record.number)
-            if current is None:
+        for record, decision in zip(records, decisions, strict=True):
+            if decision.action == "create":
                 to_create.append(
                     JobSeeker(
                         **{name: getattr(record, name) for name in FIELDS},
@@ -201,54 +336,223 @@ def jobseeker_upsert_batch(
                         updated_at=now,
                     )
                 )
-                events.append(
-                    audit_event_build(
-                        "jobseeker.created",
-                        actor=actor,
-                        actor_label=actor_label,
-                        target_type="jobseeker",
-                        target_id=record.number,
-                        ip=ip,
-                        detail={"source": source},
-                    )
-                )
-                result.created += 1
+                detail = {"source": source}
+            elif decision.action == "update":
+                current = existing[record.number]
+                for name in decision.changed:
+                    setattr(current, name, getattr(record, name))
+                current.updated_at = now
+                update_fields.update(decision.changed)
+                to_update.append(current)
+                detail = {"source": source, "fields": decision.changed}
+            else:
                 continue
-            changed = _changed_fields(current, record)
-            if not changed:
-                result.unchanged += 1
-                continue
-            if "email" in changed and current.status != JobSeeker.Status.PENDING:
-                result.rejected.append(
-                    (index, _("マイページ開設済みの求職者（%(number)s）のメールアドレスは取込みでは"
-                              "変更できません。窓口のメールアドレス変更を使ってください。")
-                     % {"number": record.number})
-                )
-                continue
-            for name in changed:
-                setattr(current, name, getattr(record, name))
-            current.updated_at = now
-            update_fields.update(changed)
-            to_update.append(current)
             events.append(
                 audit_event_build(
-                    "jobseeker.updated",
+                    f"jobseeker.{decision.action}d",
                     actor=actor,
                     actor_label=actor_label,
                     target_type="jobseeker",
                     target_id=record.number,
                     ip=ip,
-                    detail={"source": source, "fields": changed},
+                    detail=detail,
                 )
             )
-            result.updated += 1
         if to_create:
-            JobSeeker.objects.bulk_create(to_create)
+            JobSeeker.objects.bulk_create(to_create, batch_size=500)
         if to_update:
-            JobSeeker.objects.bulk_update(to_update, [*sorted(update_fields), "updated_at"])
+            JobSeeker.objects.bulk_update(
+                to_update, [*sorted(update_fields), "updated_at"], batch_size=500
+            )
         if events:
-            AuditEvent.objects.bulk_create(events)
+            AuditEvent.objects.bulk_create(events, batch_size=500)
+    return _result(records, decisions)
+
+
+# --- PostgreSQL: COPY into a staging table, then the same rules in set-based SQL ---------------
+
+_PG_SETUP = """
+CREATE TEMP TABLE IF NOT EXISTS jobseeker_upsert_stage (
+    idx integer PRIMARY KEY,
+    number varchar(14) NOT NULL,
+    name varchar(100) NOT NULL,
+    name_kana varchar(100) NOT NULL,
+    email varchar(100) NOT NULL,
+    birth_date date NOT NULL,
+    office varchar(100) NOT NULL
+);
+CREATE TEMP TABLE IF NOT EXISTS jobseeker_upsert_plan (
+    idx integer PRIMARY KEY,
+    number varchar(14) NOT NULL,
+    js_id bigint,
+    action text NOT NULL,
+    reason text,
+    other varchar(14),
+    changed text[]
+);
+TRUNCATE jobseeker_upsert_stage, jobseeker_upsert_plan;
+"""
+
+# Lock the rows this batch may change (those that differ from the file) before deciding.
+_PG_LOCK = """
+SELECT count(*) FROM (
+    SELECT js.id FROM jobseekers_jobseeker js
+    JOIN jobseeker_upsert_stage st ON st.number = js.number
+    WHERE (js.name, js.name_kana, lower(js.email), js.birth_date, js.office)
+          IS DISTINCT FROM (st.name, st.name_kana, lower(st.email), st.birth_date, st.office)
+    ORDER BY js.id
+    FOR UPDATE OF js
+) locked
+"""
+
+# The four rules of the module docstring, in the same order, as one statement.
+_PG_DECIDE = """
+INSERT INTO jobseeker_upsert_plan (idx, number, js_id, action, reason, other, changed)
+WITH facts AS (
+    SELECT st.idx, st.number, lower(st.email) AS email_key,
+           row_number() OVER (PARTITION BY st.number ORDER BY st.idx) AS number_rank,
+           js.id AS js_id, js.status, holder.number AS holder,
+           CASE WHEN js.id IS NOT NULL THEN array_remove(ARRAY[
+               CASE WHEN js.name <> st.name THEN 'name' END,
+               CASE WHEN js.name_kana <> st.name_kana THEN 'name_kana' END,
+               CASE WHEN lower(js.email) <> lower(st.email) THEN 'email' END,
+               CASE WHEN js.birth_date <> st.birth_date THEN 'birth_date' END,
+               CASE WHEN js.office <> st.office THEN 'office' END
+           ], NULL) END AS changed
+    FROM jobseeker_upsert_stage st
+    LEFT JOIN jobseekers_jobseeker js ON js.number = st.number
+    LEFT JOIN jobseekers_jobseeker holder
+           ON lower(holder.email) = lower(st.email) AND holder.number <> st.number
+), checked AS (
+    SELECT facts.*, CASE
+        WHEN number_rank > 1 THEN 'duplicate_number'
+        WHEN holder IS NOT NULL THEN 'email_taken'
+        WHEN js_id IS NOT NULL AND 'email' = ANY(changed) AND status <> 'pending'
+            THEN 'email_locked'
+    END AS early_reason
+    FROM facts
+), claimed AS (
+    SELECT checked.*,
+           row_number() OVER claim AS email_rank,
+           first_value(number) OVER claim AS claimant
+    FROM checked
+    WINDOW claim AS (PARTITION BY email_key, early_reason IS NULL ORDER BY idx)
+)
+SELECT idx, number, js_id,
+       CASE WHEN early_reason IS NOT NULL OR email_rank > 1 THEN 'reject'
+            WHEN js_id IS NULL THEN 'create'
+            WHEN cardinality(changed) = 0 THEN 'unchanged'
+            ELSE 'update' END,
+       COALESCE(early_reason, CASE WHEN email_rank > 1 THEN 'email_claimed' END),
+       CASE WHEN early_reason = 'email_taken' THEN holder
+            WHEN early_reason IS NULL AND email_rank > 1 THEN claimant END,
+       changed
+FROM claimed
+"""
+
+_PG_INSERT = """
+INSERT INTO jobseekers_jobseeker
+    (number, name, name_kana, email, birth_date, office, status, created_at, updated_at)
+SELECT st.number, st.name, st.name_kana, st.email, st.birth_date, st.office, 'pending', %s, %s
+FROM jobseeker_upsert_plan p JOIN jobseeker_upsert_stage st ON st.idx = p.idx
+WHERE p.action = 'create'
+ORDER BY p.idx
+"""
+
+_PG_UPDATE = """
+UPDATE jobseekers_jobseeker js SET
+    name = st.name,
+    name_kana = st.name_kana,
+    email = CASE WHEN 'email' = ANY(p.changed) THEN st.email ELSE js.email END,
+    birth_date = st.birth_date,
+    office = st.office,
+    updated_at = %s
+FROM jobseeker_upsert_plan p JOIN jobseeker_upsert_stage st ON st.idx = p.idx
+WHERE p.action = 'update' AND js.id = p.js_id
+  AND (js.status = 'pending' OR NOT 'email' = ANY(p.changed))
+"""
+
+_PG_AUDIT = """
+INSERT INTO audit_auditevent
+    (created_at, actor_id, actor_label, action, target_type, target_id, ip, detail)
+SELECT %(now)s, %(actor_id)s, %(actor_label)s,
+       CASE p.action WHEN 'create' THEN 'jobseeker.created' ELSE 'jobseeker.updated' END,
+       'jobseeker', p.number, %(ip)s::inet,
+       CASE p.action
+           WHEN 'create' THEN jsonb_build_object('source', %(source)s::text)
+           ELSE jsonb_build_object('source', %(source)s::text, 'fields', to_jsonb(p.changed))
+       END
+FROM jobseeker_upsert_plan p
+WHERE p.action IN ('create', 'update')
+ORDER BY p.idx
+"""
+
+_PG_OUTCOME = """
+SELECT idx, action, reason, other FROM jobseeker_upsert_plan
+WHERE action IN ('reject', 'update') ORDER BY idx
+"""
+
+
+def _upsert_batch_copy(records, *, actor, actor_label, ip, source) -> UpsertResult:
+    now = clock.now()
+    template = audit_event_build(
+        "jobseeker.created", actor=actor, actor_label=actor_label, ip=ip, detail={}
+    )
+    audit_params = {
+        "now": now,
+        "actor_id": template.actor_id,
+        "actor_label": template.actor_label,
+        "ip": template.ip,
+        "source": source,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_PG_SETUP)
+        copy_sql = (
+            "COPY jobseeker_upsert_stage"
+            " (idx, number, name, name_kana, email, birth_date, office) FROM STDIN"
+        )
+        with cursor.copy(copy_sql) as copy:
+            for index, r in enumerate(records):
+                copy.write_row(
+                    (index, r.number, r.name, r.name_kana, r.email, r.birth_date, r.office)
+                )
+        # A batch is small next to the register: look each row up by index rather than hash
+        # the whole table (the planner's statistics lag behind a large import).
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        cursor.execute(_PG_LOCK)
+        cursor.execute(_PG_DECIDE)
+        cursor.execute(_PG_INSERT, [now, now])
+        cursor.execute(_PG_UPDATE, [now])
+        updated_rows = cursor.rowcount
+        cursor.execute(_PG_AUDIT, audit_params)
+        cursor.execute(_PG_OUTCOME)
+        outcome = cursor.fetchall()
+        cursor.execute("SELECT action, count(*) FROM jobseeker_upsert_plan GROUP BY action")
+        counts = dict(cursor.fetchall())
+        if updated_rows != counts.get("update", 0):
+            # A concurrent change slipped in between deciding and writing: undo the batch.
+            raise RuntimeError("jobseeker rows changed during the upsert; retry the batch")
+    result = UpsertResult(
+        created=counts.get("create", 0),
+        updated=counts.get("update", 0),
+        unchanged=counts.get("unchanged", 0),
+    )
+    for index, action, reason, other in outcome:
+        if action == "reject":
+            result.rejected.append((index, _reject_message(reason, records[index], other)))
     return result
+
+
+def jobseeker_check(record: JobSeekerRecord, *, creating: bool = False) -> str | None:
+    """Why writing `record` now would be refused (the rules above, nothing written), or None.
+    With `creating`, an existing number is refused too (adding, not updating)."""
+    existing, owners = _load_facts([record], lock=False)
+    if creating and record.number in existing:
+        return _("求職番号 %(number)s の求職者は既に登録されています。") % {"number": record.number}
+    decision = _decide([record], existing, owners)[0]
+    if decision.action == "reject":
+        return _reject_message(decision.reason, record, decision.other)
+    return None
 
 
 def jobseeker_register(
@@ -256,9 +560,31 @@ def jobseeker_register(
 ) -> JobSeeker:
     """Registers (or updates) one job seeker; raises ValidationError with the reason."""
     record = jobseeker_parse(raw)
+    return jobseeker_save(record, actor=actor, actor_label=actor_label, ip=ip, source=source)
+
+
+def jobseeker_save(
+    record: JobSeekerRecord, *, actor=None, actor_label: str = "", ip=None, source: str = ""
+) -> JobSeeker:
+    """Writes one parsed record; raises ValidationError with the reason it was refused."""
     result = jobseeker_upsert_batch(
         [record], actor=actor, actor_label=actor_label, ip=ip, source=source
     )
     if result.rejected:
         raise ValidationError(result.rejected[0][1])
     return JobSeeker.objects.get(number=record.number)
+
+
+def jobseeker_delete(jobseeker: JobSeeker, *, actor=None, actor_label: str = "", ip=None) -> None:
+    """Removes a job seeker from the register, with an audit event."""
+    with transaction.atomic():
+        audit_event_record(
+            "jobseeker.deleted",
+            actor=actor,
+            actor_label=actor_label,
+            target_type="jobseeker",
+            target_id=jobseeker.number,
+            ip=ip,
+            detail={"status": jobseeker.status},
+        )
+        jobseeker.delete()
