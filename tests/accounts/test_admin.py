@@ -1,5 +1,5 @@
-"""Staff admin: unlock a locked account, the account's status and recent mails (never a key),
-the counter's e-mail change."""
+"""Staff admin (the project's own admin site, with the accounts mixins): unlock a locked
+account, the account's status and recent mails (never a key), the counter's e-mail change."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,7 +11,7 @@ from portal.audit.models import AuditEvent
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.admin_urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
