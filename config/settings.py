@@ -158,6 +158,9 @@ FLOW_MAX_WRONG_KEYS = env.int("FLOW_MAX_WRONG_KEYS", default=5)
 FLOW_RESEND_COOLDOWN_SECONDS = env.int("FLOW_RESEND_COOLDOWN_SECONDS", default=60)
 FLOW_MAX_RESENDS = env.int("FLOW_MAX_RESENDS", default=3)
 MAILS_PER_ADDRESS_PER_DAY = env.int("MAILS_PER_ADDRESS_PER_DAY", default=5)
+# Mails only someone who knows the password can cause (login one-time passwords, capped per
+# account and hour instead) neither count toward nor are refused by the per-address cap.
+MAIL_CAP_EXEMPT_KINDS = env.list("MAIL_CAP_EXEMPT_KINDS", default=["login_otp"])
 IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR = env.int("IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR", default=300)
 IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = env.int(
     "IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR", default=10

@@ -61,6 +61,18 @@ class SmtpServer:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache. In the database cache they are rolled back with
+    each test; Redis (CI) outlives the test, so it is emptied before each one."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _real_smtp_backend(settings):
     """Mail always goes over real SMTP (pytest-django would swap in the locmem backend); with
     no `smtp_server` fixture it points at a closed port, so delivery fails like SMTP down."""

@@ -39,7 +39,11 @@ def mail_recent_count(address: str, *, now: dt.datetime | None = None) -> int:
     """Mails addressed to `address` in the last 24 hours, sent or not: the per-address cap
     counts what was asked for, so it answers the same for addresses that exist and that don't."""
     since = (now or clock.now()) - dt.timedelta(hours=24)
-    return OutboundMail.objects.filter(to=normalize_email(address), created_at__gte=since).count()
+    return (
+        OutboundMail.objects.filter(to=normalize_email(address), created_at__gte=since)
+        .exclude(kind__in=settings.MAIL_CAP_EXEMPT_KINDS)
+        .count()
+    )
 
 
 def mail_queue(
@@ -69,7 +73,10 @@ def mail_queue(
     subject, body = mail_render(kind, context)
     if SECRET_MARKER in subject:
         raise ValueError("a secret must never be in a mail's subject")
-    capped = mail_recent_count(address, now=now) >= settings.MAILS_PER_ADDRESS_PER_DAY
+    capped = (
+        kind not in settings.MAIL_CAP_EXEMPT_KINDS
+        and mail_recent_count(address, now=now) >= settings.MAILS_PER_ADDRESS_PER_DAY
+    )
     if capped:
         status = OutboundMail.Status.CAPPED
     elif not deliver:

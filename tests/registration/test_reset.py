@@ -167,3 +167,16 @@ def test_reset_by_mailed_key_clears_a_login_lock(opened, smtp_server, settings):
     response = _login(owner, NEW_PASSWORD)
     assert response.status_code == 302
     assert owner.get(reverse("accounts:mypage")).status_code == 200
+
+
+def test_reset_ends_sessions_opened_with_the_old_password(opened, smtp_server, settings):
+    settings.LOGIN_OTP_ENABLED = False
+    elsewhere = Client()
+    assert _login(elsewhere, GOOD_PASSWORD).status_code == 302
+    assert elsewhere.get(reverse("accounts:mypage")).status_code == 200
+    reset = ResetJourney()
+    reset.identity("open@example.jp")
+    deliver_mail()
+    reset.complete(key_from(smtp_server.to("open@example.jp")[-1]))
+    response = elsewhere.get(reverse("accounts:mypage"))
+    assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
