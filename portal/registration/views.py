@@ -142,26 +142,34 @@ def _identity_rate_limited(request, email: str) -> bool:
     return ip_over or address_over
 
 
+def _identity_submit(request, form, flow) -> bool:
+    """Submits ② unless a rate limit says no (then the form carries the message).
+
+    `flow` may be a callable that starts the flow, so that a refused request starts none."""
+    if _identity_rate_limited(request, form.cleaned_data["email"]):
+        form.add_error(
+            None,
+            _(
+                "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
+            ),
+        )
+        return False
+    services.flow_submit_identity(
+        flow() if callable(flow) else flow,
+        email=form.cleaned_data["email"],
+        birth_date=form.cleaned_data["birth_date"],
+        ip=client_ip(request),
+    )
+    return True
+
+
 def _identity(request, purpose: Purpose, screen: str, template: str, next_screen: str):
     flow, elsewhere = _resume(request, purpose, screen)
     if elsewhere:
         return elsewhere
     form = IdentityForm(request.POST or None, initial={"email": flow.email} if flow else None)
-    if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"]
-        if _identity_rate_limited(request, email):
-            form.add_error(
-                None,
-                _(
-                    "短時間に多くの申込みがありました。しばらく時間をおいてから、"
-                    "もう一度お試しください。"
-                ),
-            )
-        else:
-            services.flow_submit_identity(
-                flow, email=email, birth_date=form.cleaned_data["birth_date"], ip=client_ip(request)
-            )
-            return redirect(next_screen)
+    if request.method == "POST" and form.is_valid() and _identity_submit(request, form, flow):
+        return redirect(next_screen)
     birth_fields = [form["birth_year"], form["birth_month"], form["birth_day"]]
     return _render(
         request, template, {"form": form, "flow": flow, "step": 2, "birth_fields": birth_fields}
@@ -321,22 +329,13 @@ def reset_start(request):
         return _resume(request, Purpose.RESET, "registration:reset_start")[1]
     form = IdentityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"]
-        if _identity_rate_limited(request, email):
-            form.add_error(
-                None,
-                _(
-                    "短時間に多くの申込みがありました。しばらく時間をおいてから、"
-                    "もう一度お試しください。"
-                ),
-            )
-        else:
-            if flow is None:
-                flow = services.flow_start(Purpose.RESET, ip=client_ip(request))
-                request.session[session_key] = flow.pk
-            services.flow_submit_identity(
-                flow, email=email, birth_date=form.cleaned_data["birth_date"], ip=client_ip(request)
-            )
+
+        def new_flow():
+            started = services.flow_start(Purpose.RESET, ip=client_ip(request))
+            request.session[session_key] = started.pk
+            return started
+
+        if _identity_submit(request, form, flow or new_flow):
             return redirect("registration:reset_password")
     birth_fields = [form["birth_year"], form["birth_month"], form["birth_day"]]
     return _render(
