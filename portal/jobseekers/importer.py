@@ -330,7 +330,7 @@ def jobseeker_import(
         header = next((cells for _line, cells in rows if cells is not None), None)
         if header is None:
             raise ImportFileError(_("ファイルが空です（見出し行がありません）。"))
-        columns = _column_map(header)
+        columns = list(_column_map(header).items())
         width = len(header)
         if concurrent is None:
             concurrent = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -349,11 +349,9 @@ def jobseeker_import(
                         _("CSVの形式が正しくありません（引用符の対応などを確認してください）。"),
                     )
                     continue
-                raw = {
-                    name: cells[index] if index < len(cells) else ""
-                    for name, index in columns.items()
-                }
-                run.row(line, raw, cells[width:])
+                if len(cells) < width:
+                    cells += [""] * (width - len(cells))
+                run.row(line, {name: cells[index] for name, index in columns}, cells[width:])
             run.finish()
             result.completed = True
         finally:

@@ -110,10 +110,10 @@ def _random_batch(rng, size):
     offices = ["", "渋谷"]
     return [
         JobSeekerRecord(
-            f"13010-{rng.randrange(12):08d}",
+            f"13010-{rng.randrange(30):08d}",
             rng.choice(names),
             "ヤマダタロウ",
-            rng.choice(["e{}@x.jp", "E{}@X.jp"]).format(rng.randrange(10)),
+            rng.choice(["e{}@x.jp", "E{}@X.jp"]).format(rng.randrange(24)),
             BIRTH,
             rng.choice(offices),
         )
@@ -136,7 +136,7 @@ def test_orm_and_copy_paths_agree():
 
 def _both_paths(rng):
     start = {}
-    for record in _random_batch(rng, 8):
+    for record in _random_batch(rng, 20):
         start.setdefault(record.number, record)
     services._upsert_batch_orm(
         list(start.values()), actor=None, actor_label="seed", ip=None, source="seed"
