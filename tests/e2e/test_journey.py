@@ -23,7 +23,7 @@ def test_journey_from_the_top_page_to_my_page(site):
 
     def on_page(page):
         seen.append(page.locator("h1").inner_text())
-        if "パスワード登録" == seen[-1]:  # ③ shows the 受付番号 the mail carries
+        if seen[-1] == "パスワード登録":  # ③ shows the 受付番号 the mail carries
             site.auth_key("journey@example.jp")  # delivers the mail
             [mail] = site.smtp.to("journey@example.jp")
             reference = REFERENCE_RE.search(mail.get_content()).group(1)
