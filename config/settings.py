@@ -198,6 +198,7 @@ OFFICE_CONTACT = env.str(
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=3 * 60 * 60)
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+CSRF_FAILURE_VIEW = "portal.core.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -23,3 +23,8 @@ WHITENOISE_AUTOREFRESH = True
 # drop each other's database.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{os.getpid()}"}  # noqa: F405
+
+# Redis: a key prefix per test process, so parallel runs sharing one Redis database never
+# empty each other's cache or sessions (tests/conftest.py deletes only this prefix).
+if "KEY_PREFIX" not in CACHES["default"] and REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"  # noqa: F405
