@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.clock import clock
+from portal.core.clock import now
 from portal.core.text import normalize_email
 
 
@@ -99,7 +99,7 @@ class LoginEvent(models.Model):
         MYPAGE = "mypage", _("マイページ")
         STAFF = "staff", _("窓口管理")
 
-    created_at = models.DateTimeField(_("日時"), default=clock.now)
+    created_at = models.DateTimeField(_("日時"), default=now)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("アカウント"),
@@ -137,8 +137,8 @@ class LoginChallenge(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_challenges"
     )
     code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=clock.now)
-    sent_at = models.DateTimeField(default=clock.now)
+    created_at = models.DateTimeField(default=now)
+    sent_at = models.DateTimeField(default=now)
     expires_at = models.DateTimeField()
     wrong_tries = models.PositiveSmallIntegerField(default=0)
     resends = models.PositiveSmallIntegerField(default=0)
@@ -167,7 +167,7 @@ class TrustedBrowser(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_browsers"
     )
-    created_at = models.DateTimeField(_("登録日時"), default=clock.now)
+    created_at = models.DateTimeField(_("登録日時"), default=now)
     expires_at = models.DateTimeField(_("有効期限"))
     last_used_at = models.DateTimeField(_("最終利用日時"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
@@ -190,7 +190,7 @@ class UserSession(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracked_sessions"
     )
-    created_at = models.DateTimeField(default=clock.now)
+    created_at = models.DateTimeField(default=now)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
 

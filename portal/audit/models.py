@@ -2,13 +2,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.clock import clock
+from portal.core.clock import now
 
 
 class AuditEvent(models.Model):
     """Who did what to what, when, from where. Never a password, key or hash."""
 
-    created_at = models.DateTimeField(_("日時"), default=clock.now, db_index=True)
+    created_at = models.DateTimeField(_("日時"), default=now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作者"),

@@ -26,3 +26,8 @@ class Clock:
 
 
 clock = Clock()
+
+
+def now() -> dt.datetime:
+    """`clock.now()` as a plain function, for model field defaults (migrations can name it)."""
+    return clock.now()

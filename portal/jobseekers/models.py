@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.clock import clock
+from portal.core.clock import now
 
 JOB_SEEKER_NUMBER_PATTERN = r"^\d{5}-\d{8}$"
 
@@ -44,8 +44,8 @@ class JobSeeker(models.Model):
         on_delete=models.PROTECT,
         related_name="jobseeker",
     )
-    created_at = models.DateTimeField(_("登録日時"), default=clock.now)
-    updated_at = models.DateTimeField(_("更新日時"), default=clock.now)
+    created_at = models.DateTimeField(_("登録日時"), default=now)
+    updated_at = models.DateTimeField(_("更新日時"), default=now)
 
     class Meta:
         verbose_name = _("求職者")

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.clock import clock
+from portal.core.clock import now
 
 
 class OutboundMail(models.Model):
@@ -18,7 +18,7 @@ class OutboundMail(models.Model):
         SUPPRESSED = "suppressed", _("送信なし（該当なし）")
         CAPPED = "capped", _("送信なし（上限超過）")
 
-    created_at = models.DateTimeField(_("作成日時"), default=clock.now)
+    created_at = models.DateTimeField(_("作成日時"), default=now)
     to = models.CharField(_("宛先"), max_length=254, db_index=True)
     kind = models.CharField(_("種類"), max_length=64)
     subject = models.CharField(_("件名"), max_length=200)
@@ -30,7 +30,7 @@ class OutboundMail(models.Model):
         _("状態"), max_length=12, choices=Status.choices, default=Status.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
-    next_attempt_at = models.DateTimeField(_("次回試行"), default=clock.now)
+    next_attempt_at = models.DateTimeField(_("次回試行"), default=now)
     lease_until = models.DateTimeField(_("処理期限"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     last_error = models.CharField(_("直近のエラー"), max_length=500, blank=True)
@@ -49,7 +49,7 @@ class OutboundMail(models.Model):
 
 class MailAttempt(models.Model):
     mail = models.ForeignKey(OutboundMail, on_delete=models.CASCADE, related_name="attempt_log")
-    attempted_at = models.DateTimeField(_("試行日時"), default=clock.now)
+    attempted_at = models.DateTimeField(_("試行日時"), default=now)
     ok = models.BooleanField(_("成功"))
     error = models.CharField(_("エラー"), max_length=500, blank=True)
 

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.clock import clock
+from portal.core.clock import now
 from portal.registration.flow import Purpose, Stage
 
 
@@ -12,7 +12,7 @@ class RegistrationFlow(models.Model):
     reference = models.CharField(_("受付番号"), max_length=16, unique=True)
     purpose = models.CharField(_("種類"), max_length=10, choices=Purpose.choices)
     stage = models.CharField(_("段階"), max_length=16, choices=Stage.choices)
-    started_at = models.DateTimeField(_("開始日時"), default=clock.now)
+    started_at = models.DateTimeField(_("開始日時"), default=now)
     expires_at = models.DateTimeField(_("手続きの期限"))
     privacy_version = models.CharField(
         _("同意したプライバシーポリシー版"), max_length=64, blank=True
@@ -46,7 +46,7 @@ class RegistrationFlow(models.Model):
     resends = models.PositiveSmallIntegerField(_("再送信の回数"), default=0)
     completed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
     ended_reason = models.CharField(_("終了理由"), max_length=32, blank=True)
-    updated_at = models.DateTimeField(_("更新日時"), default=clock.now)
+    updated_at = models.DateTimeField(_("更新日時"), default=now)
 
     class Meta:
         verbose_name = _("パスワード登録手続き")

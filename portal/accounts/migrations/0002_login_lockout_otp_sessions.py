@@ -8,100 +8,228 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LoginThrottle',
+            name="LoginThrottle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('login_key', models.CharField(max_length=64, verbose_name='ID（ハッシュ）')),
-                ('scope', models.CharField(choices=[('pair', 'アカウントとIPアドレス'), ('account', 'アカウント全体')], max_length=8, verbose_name='範囲')),
-                ('ip', models.CharField(blank=True, max_length=45, verbose_name='IPアドレス')),
-                ('failures', models.PositiveIntegerField(default=0, verbose_name='失敗回数')),
-                ('last_failure_at', models.DateTimeField(blank=True, null=True, verbose_name='最終失敗日時')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='ロック期限')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("login_key", models.CharField(max_length=64, verbose_name="ID（ハッシュ）")),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("pair", "アカウントとIPアドレス"), ("account", "アカウント全体")],
+                        max_length=8,
+                        verbose_name="範囲",
+                    ),
+                ),
+                ("ip", models.CharField(blank=True, max_length=45, verbose_name="IPアドレス")),
+                ("failures", models.PositiveIntegerField(default=0, verbose_name="失敗回数")),
+                (
+                    "last_failure_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="最終失敗日時"),
+                ),
+                (
+                    "locked_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="ロック期限"),
+                ),
             ],
             options={
-                'verbose_name': 'ログイン失敗カウンター',
-                'verbose_name_plural': 'ログイン失敗カウンター',
-                'indexes': [models.Index(fields=['last_failure_at'], name='login_throttle_last_idx')],
-                'constraints': [models.UniqueConstraint(fields=('login_key', 'scope', 'ip'), name='login_throttle_unique')],
+                "verbose_name": "ログイン失敗カウンター",
+                "verbose_name_plural": "ログイン失敗カウンター",
+                "indexes": [
+                    models.Index(fields=["last_failure_at"], name="login_throttle_last_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("login_key", "scope", "ip"), name="login_throttle_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrustedBrowser',
+            name="TrustedBrowser",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='登録日時')),
-                ('expires_at', models.DateTimeField(verbose_name='有効期限')),
-                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='最終利用日時')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IPアドレス')),
-                ('user_agent', models.CharField(blank=True, max_length=300, verbose_name='ブラウザ')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trusted_browsers', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="登録日時"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(verbose_name="有効期限")),
+                (
+                    "last_used_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="最終利用日時"),
+                ),
+                (
+                    "ip",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IPアドレス"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(blank=True, max_length=300, verbose_name="ブラウザ"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trusted_browsers",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ワンタイムパスワード省略ブラウザ',
-                'verbose_name_plural': 'ワンタイムパスワード省略ブラウザ',
-                'ordering': ['-created_at'],
+                "verbose_name": "ワンタイムパスワード省略ブラウザ",
+                "verbose_name_plural": "ワンタイムパスワード省略ブラウザ",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='UserSession',
+            name="UserSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=portal.core.clock.Clock.now)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tracked_sessions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("session_key", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=portal.core.clock.Clock.now)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tracked_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ログイン中のセッション',
-                'verbose_name_plural': 'ログイン中のセッション',
+                "verbose_name": "ログイン中のセッション",
+                "verbose_name_plural": "ログイン中のセッション",
             },
         ),
         migrations.CreateModel(
-            name='LoginChallenge',
+            name="LoginChallenge",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('code_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(default=portal.core.clock.Clock.now)),
-                ('sent_at', models.DateTimeField(default=portal.core.clock.Clock.now)),
-                ('expires_at', models.DateTimeField()),
-                ('wrong_tries', models.PositiveSmallIntegerField(default=0)),
-                ('resends', models.PositiveSmallIntegerField(default=0)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=32)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='login_challenges', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("code_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(default=portal.core.clock.Clock.now)),
+                ("sent_at", models.DateTimeField(default=portal.core.clock.Clock.now)),
+                ("expires_at", models.DateTimeField()),
+                ("wrong_tries", models.PositiveSmallIntegerField(default=0)),
+                ("resends", models.PositiveSmallIntegerField(default=0)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=32)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="login_challenges",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ワンタイムパスワード',
-                'verbose_name_plural': 'ワンタイムパスワード',
-                'indexes': [models.Index(fields=['created_at'], name='login_challenge_created_idx')],
+                "verbose_name": "ワンタイムパスワード",
+                "verbose_name_plural": "ワンタイムパスワード",
+                "indexes": [
+                    models.Index(fields=["created_at"], name="login_challenge_created_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LoginEvent',
+            name="LoginEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='日時')),
-                ('login_key', models.CharField(db_index=True, max_length=64, verbose_name='ID（ハッシュ）')),
-                ('outcome', models.CharField(choices=[('success', 'ログイン'), ('password_failure', 'ログイン失敗（IDまたはパスワードの誤り）'), ('otp_failure', 'ログイン失敗（ワンタイムパスワードの誤り）'), ('locked', 'ログイン失敗（ロック中）'), ('current_password_failure', 'パスワード変更失敗（現在のパスワードの誤り）')], max_length=32, verbose_name='結果')),
-                ('channel', models.CharField(choices=[('mypage', 'マイページ'), ('staff', '窓口管理')], default='mypage', max_length=8, verbose_name='経路')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IPアドレス')),
-                ('user_agent', models.CharField(blank=True, max_length=300, verbose_name='ブラウザ')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='login_events', to=settings.AUTH_USER_MODEL, verbose_name='アカウント')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name="日時"),
+                ),
+                (
+                    "login_key",
+                    models.CharField(db_index=True, max_length=64, verbose_name="ID（ハッシュ）"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("success", "ログイン"),
+                            ("password_failure", "ログイン失敗（IDまたはパスワードの誤り）"),
+                            ("otp_failure", "ログイン失敗（ワンタイムパスワードの誤り）"),
+                            ("locked", "ログイン失敗（ロック中）"),
+                            (
+                                "current_password_failure",
+                                "パスワード変更失敗（現在のパスワードの誤り）",
+                            ),
+                        ],
+                        max_length=32,
+                        verbose_name="結果",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("mypage", "マイページ"), ("staff", "窓口管理")],
+                        default="mypage",
+                        max_length=8,
+                        verbose_name="経路",
+                    ),
+                ),
+                (
+                    "ip",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IPアドレス"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(blank=True, max_length=300, verbose_name="ブラウザ"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="login_events",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="アカウント",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ログイン履歴',
-                'verbose_name_plural': 'ログイン履歴',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['user', '-created_at'], name='login_event_user_idx')],
+                "verbose_name": "ログイン履歴",
+                "verbose_name_plural": "ログイン履歴",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["user", "-created_at"], name="login_event_user_idx")
+                ],
             },
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,22 +15,54 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=portal.core.clock.Clock.now, verbose_name='日時')),
-                ('actor_label', models.CharField(blank=True, max_length=150, verbose_name='操作者（表示）')),
-                ('action', models.CharField(db_index=True, max_length=64, verbose_name='操作')),
-                ('target_type', models.CharField(blank=True, max_length=64, verbose_name='対象の種類')),
-                ('target_id', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='対象')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IPアドレス')),
-                ('detail', models.JSONField(blank=True, default=dict, verbose_name='詳細')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作者')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=portal.core.clock.Clock.now, verbose_name="日時"
+                    ),
+                ),
+                (
+                    "actor_label",
+                    models.CharField(blank=True, max_length=150, verbose_name="操作者（表示）"),
+                ),
+                ("action", models.CharField(db_index=True, max_length=64, verbose_name="操作")),
+                (
+                    "target_type",
+                    models.CharField(blank=True, max_length=64, verbose_name="対象の種類"),
+                ),
+                (
+                    "target_id",
+                    models.CharField(blank=True, db_index=True, max_length=64, verbose_name="対象"),
+                ),
+                (
+                    "ip",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IPアドレス"),
+                ),
+                ("detail", models.JSONField(blank=True, default=dict, verbose_name="詳細")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作者",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '監査イベント',
-                'verbose_name_plural': '監査イベント',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "監査イベント",
+                "verbose_name_plural": "監査イベント",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

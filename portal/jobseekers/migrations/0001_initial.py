@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,26 +17,85 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='JobSeeker',
+            name="JobSeeker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=14, unique=True, validators=[django.core.validators.RegexValidator('^\\d{5}-\\d{8}$', '求職番号は「5桁-8桁」の半角数字で入力してください（例：13010-00000001）。')], verbose_name='求職番号')),
-                ('name', models.CharField(max_length=100, verbose_name='氏名')),
-                ('name_kana', models.CharField(max_length=100, verbose_name='氏名（カナ）')),
-                ('email', models.EmailField(max_length=100, verbose_name='メールアドレス')),
-                ('birth_date', models.DateField(verbose_name='生年月日')),
-                ('office', models.CharField(blank=True, max_length=100, verbose_name='ハローワーク')),
-                ('status', models.CharField(choices=[('pending', 'パスワード未登録'), ('active', '利用中'), ('locked', '利用停止')], db_index=True, default='pending', max_length=10, verbose_name='状態')),
-                ('created_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='登録日時')),
-                ('updated_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='更新日時')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='jobseeker', to=settings.AUTH_USER_MODEL, verbose_name='アカウント')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(
+                        max_length=14,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{5}-\\d{8}$",
+                                "求職番号は「5桁-8桁」の半角数字で入力してください（例：13010-00000001）。",
+                            )
+                        ],
+                        verbose_name="求職番号",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="氏名")),
+                ("name_kana", models.CharField(max_length=100, verbose_name="氏名（カナ）")),
+                ("email", models.EmailField(max_length=100, verbose_name="メールアドレス")),
+                ("birth_date", models.DateField(verbose_name="生年月日")),
+                (
+                    "office",
+                    models.CharField(blank=True, max_length=100, verbose_name="ハローワーク"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "パスワード未登録"),
+                            ("active", "利用中"),
+                            ("locked", "利用停止"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="登録日時"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="更新日時"
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobseeker",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="アカウント",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '求職者',
-                'verbose_name_plural': '求職者',
-                'ordering': ['number'],
-                'indexes': [models.Index(fields=['office'], name='jobseeker_office_idx')],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='jobseeker_email_ci_unique')],
+                "verbose_name": "求職者",
+                "verbose_name_plural": "求職者",
+                "ordering": ["number"],
+                "indexes": [models.Index(fields=["office"], name="jobseeker_office_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"),
+                        name="jobseeker_email_ci_unique",
+                    )
+                ],
             },
         ),
     ]

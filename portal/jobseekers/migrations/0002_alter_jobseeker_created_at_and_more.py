@@ -5,20 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobseekers', '0001_initial'),
+        ("jobseekers", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='jobseeker',
-            name='created_at',
-            field=models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='登録日時'),
+            model_name="jobseeker",
+            name="created_at",
+            field=models.DateTimeField(
+                default=portal.core.clock.Clock.now, verbose_name="登録日時"
+            ),
         ),
         migrations.AlterField(
-            model_name='jobseeker',
-            name='updated_at',
-            field=models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='更新日時'),
+            model_name="jobseeker",
+            name="updated_at",
+            field=models.DateTimeField(
+                default=portal.core.clock.Clock.now, verbose_name="更新日時"
+            ),
         ),
     ]

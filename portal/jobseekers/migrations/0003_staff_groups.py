@@ -24,9 +24,7 @@ def create_groups(apps, schema_editor):
     # Permissions are normally created after all migrations (post_migrate); create them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
-        create_permissions(
-            app_config, verbosity=0, using=schema_editor.connection.alias, apps=apps
-        )
+        create_permissions(app_config, verbosity=0, using=schema_editor.connection.alias, apps=apps)
         app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -6,49 +6,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='OutboundMail',
+            name="OutboundMail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='作成日時')),
-                ('to', models.CharField(db_index=True, max_length=254, verbose_name='宛先')),
-                ('kind', models.CharField(max_length=64, verbose_name='種類')),
-                ('subject', models.CharField(max_length=200, verbose_name='件名')),
-                ('body', models.TextField(verbose_name='本文')),
-                ('secret_sealed', models.BinaryField(blank=True, null=True, verbose_name='暗号化された認証キー')),
-                ('secret_valid_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='有効期間（分）')),
-                ('status', models.CharField(choices=[('queued', '送信待ち'), ('sending', '送信中'), ('sent', '送信済み'), ('failed', '送信失敗'), ('suppressed', '送信なし（該当なし）'), ('capped', '送信なし（上限超過）')], default='queued', max_length=12, verbose_name='状態')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='試行回数')),
-                ('next_attempt_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='次回試行')),
-                ('lease_until', models.DateTimeField(blank=True, null=True, verbose_name='処理期限')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='送信日時')),
-                ('last_error', models.CharField(blank=True, max_length=500, verbose_name='直近のエラー')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="作成日時"
+                    ),
+                ),
+                ("to", models.CharField(db_index=True, max_length=254, verbose_name="宛先")),
+                ("kind", models.CharField(max_length=64, verbose_name="種類")),
+                ("subject", models.CharField(max_length=200, verbose_name="件名")),
+                ("body", models.TextField(verbose_name="本文")),
+                (
+                    "secret_sealed",
+                    models.BinaryField(blank=True, null=True, verbose_name="暗号化された認証キー"),
+                ),
+                (
+                    "secret_valid_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="有効期間（分）"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "送信待ち"),
+                            ("sending", "送信中"),
+                            ("sent", "送信済み"),
+                            ("failed", "送信失敗"),
+                            ("suppressed", "送信なし（該当なし）"),
+                            ("capped", "送信なし（上限超過）"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="試行回数")),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="次回試行"
+                    ),
+                ),
+                (
+                    "lease_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="処理期限"),
+                ),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="送信日時")),
+                (
+                    "last_error",
+                    models.CharField(blank=True, max_length=500, verbose_name="直近のエラー"),
+                ),
             ],
             options={
-                'verbose_name': '送信メール',
-                'verbose_name_plural': '送信メール',
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='mail_due_idx'), models.Index(fields=['to', 'created_at'], name='mail_to_created_idx')],
+                "verbose_name": "送信メール",
+                "verbose_name_plural": "送信メール",
+                "indexes": [
+                    models.Index(fields=["status", "next_attempt_at"], name="mail_due_idx"),
+                    models.Index(fields=["to", "created_at"], name="mail_to_created_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MailAttempt',
+            name="MailAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='試行日時')),
-                ('ok', models.BooleanField(verbose_name='成功')),
-                ('error', models.CharField(blank=True, max_length=500, verbose_name='エラー')),
-                ('mail', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='mail.outboundmail')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "attempted_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="試行日時"
+                    ),
+                ),
+                ("ok", models.BooleanField(verbose_name="成功")),
+                ("error", models.CharField(blank=True, max_length=500, verbose_name="エラー")),
+                (
+                    "mail",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="mail.outboundmail",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '送信試行',
-                'verbose_name_plural': '送信試行',
+                "verbose_name": "送信試行",
+                "verbose_name_plural": "送信試行",
             },
         ),
     ]

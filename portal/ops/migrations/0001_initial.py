@@ -4,27 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PurgedFlowCount',
+            name="PurgedFlowCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(max_length=10, verbose_name='種類')),
-                ('stage', models.CharField(max_length=16, verbose_name='段階')),
-                ('ended_reason', models.CharField(blank=True, max_length=32, verbose_name='終了理由')),
-                ('abandoned', models.BooleanField(default=False, verbose_name='期限切れで放置')),
-                ('count', models.BigIntegerField(default=0, verbose_name='件数')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("purpose", models.CharField(max_length=10, verbose_name="種類")),
+                ("stage", models.CharField(max_length=16, verbose_name="段階")),
+                (
+                    "ended_reason",
+                    models.CharField(blank=True, max_length=32, verbose_name="終了理由"),
+                ),
+                ("abandoned", models.BooleanField(default=False, verbose_name="期限切れで放置")),
+                ("count", models.BigIntegerField(default=0, verbose_name="件数")),
             ],
             options={
-                'verbose_name': '削除済み手続きの件数',
-                'verbose_name_plural': '削除済み手続きの件数',
-                'constraints': [models.UniqueConstraint(fields=('purpose', 'stage', 'ended_reason', 'abandoned'), name='purged_flow_count_unique')],
+                "verbose_name": "削除済み手続きの件数",
+                "verbose_name_plural": "削除済み手続きの件数",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("purpose", "stage", "ended_reason", "abandoned"),
+                        name="purged_flow_count_unique",
+                    )
+                ],
             },
         ),
     ]

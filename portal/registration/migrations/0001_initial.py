@@ -6,43 +6,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('jobseekers', '0002_alter_jobseeker_created_at_and_more'),
-        ('mail', '0001_initial'),
+        ("jobseekers", "0002_alter_jobseeker_created_at_and_more"),
+        ("mail", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RegistrationFlow',
+            name="RegistrationFlow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=16, unique=True, verbose_name='受付番号')),
-                ('purpose', models.CharField(choices=[('register', 'パスワード登録'), ('reset', 'パスワード再設定')], max_length=10, verbose_name='種類')),
-                ('stage', models.CharField(choices=[('terms_agreed', '利用規約に同意済み'), ('key_sent', '認証キー送信済み'), ('completed', '完了'), ('ended', '終了')], max_length=16, verbose_name='段階')),
-                ('started_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='開始日時')),
-                ('expires_at', models.DateTimeField(verbose_name='手続きの期限')),
-                ('privacy_version', models.CharField(blank=True, max_length=64, verbose_name='同意したプライバシーポリシー版')),
-                ('terms_version', models.CharField(blank=True, max_length=64, verbose_name='同意したマイページ利用規約版')),
-                ('email', models.CharField(blank=True, max_length=254, verbose_name='入力されたメールアドレス')),
-                ('key_hash', models.BinaryField(blank=True, null=True, verbose_name='認証キーのHMAC')),
-                ('mail_kind', models.CharField(blank=True, max_length=64, verbose_name='メールの種類')),
-                ('mail_deliver', models.BooleanField(default=False, verbose_name='メール送信あり')),
-                ('key_requested_at', models.DateTimeField(blank=True, null=True, verbose_name='認証キー発行日時')),
-                ('wrong_keys', models.PositiveSmallIntegerField(default=0, verbose_name='誤った認証キーの回数')),
-                ('resends', models.PositiveSmallIntegerField(default=0, verbose_name='再送信の回数')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='完了日時')),
-                ('ended_reason', models.CharField(blank=True, max_length=32, verbose_name='終了理由')),
-                ('updated_at', models.DateTimeField(default=portal.core.clock.Clock.now, verbose_name='更新日時')),
-                ('jobseeker', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='flows', to='jobseekers.jobseeker', verbose_name='求職者')),
-                ('key_mail', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mail.outboundmail', verbose_name='認証キーのメール')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(max_length=16, unique=True, verbose_name="受付番号"),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("register", "パスワード登録"), ("reset", "パスワード再設定")],
+                        max_length=10,
+                        verbose_name="種類",
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("terms_agreed", "利用規約に同意済み"),
+                            ("key_sent", "認証キー送信済み"),
+                            ("completed", "完了"),
+                            ("ended", "終了"),
+                        ],
+                        max_length=16,
+                        verbose_name="段階",
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="開始日時"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(verbose_name="手続きの期限")),
+                (
+                    "privacy_version",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="同意したプライバシーポリシー版"
+                    ),
+                ),
+                (
+                    "terms_version",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="同意したマイページ利用規約版"
+                    ),
+                ),
+                (
+                    "email",
+                    models.CharField(
+                        blank=True, max_length=254, verbose_name="入力されたメールアドレス"
+                    ),
+                ),
+                (
+                    "key_hash",
+                    models.BinaryField(blank=True, null=True, verbose_name="認証キーのHMAC"),
+                ),
+                (
+                    "mail_kind",
+                    models.CharField(blank=True, max_length=64, verbose_name="メールの種類"),
+                ),
+                ("mail_deliver", models.BooleanField(default=False, verbose_name="メール送信あり")),
+                (
+                    "key_requested_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="認証キー発行日時"),
+                ),
+                (
+                    "wrong_keys",
+                    models.PositiveSmallIntegerField(
+                        default=0, verbose_name="誤った認証キーの回数"
+                    ),
+                ),
+                (
+                    "resends",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="再送信の回数"),
+                ),
+                (
+                    "completed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="完了日時"),
+                ),
+                (
+                    "ended_reason",
+                    models.CharField(blank=True, max_length=32, verbose_name="終了理由"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=portal.core.clock.Clock.now, verbose_name="更新日時"
+                    ),
+                ),
+                (
+                    "jobseeker",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="flows",
+                        to="jobseekers.jobseeker",
+                        verbose_name="求職者",
+                    ),
+                ),
+                (
+                    "key_mail",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mail.outboundmail",
+                        verbose_name="認証キーのメール",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'パスワード登録手続き',
-                'verbose_name_plural': 'パスワード登録手続き',
-                'indexes': [models.Index(fields=['jobseeker', 'stage'], name='flow_jobseeker_stage_idx')],
+                "verbose_name": "パスワード登録手続き",
+                "verbose_name_plural": "パスワード登録手続き",
+                "indexes": [
+                    models.Index(fields=["jobseeker", "stage"], name="flow_jobseeker_stage_idx")
+                ],
             },
         ),
     ]
