@@ -1,0 +1,1260 @@
+"""Load benchmark: gunicorn on PostgreSQL + Redis on loopback, driven by an asyncio client.
+
+    .venv/bin/python bench/load.py                  # the whole run, about 8 minutes
+    .venv/bin/python bench/load.py --duration 4     # shorter steps
+    .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
+    .venv/bin/python bench/load.py --client httpx   # httpx as the client (heavier, see below)
+
+What it does, bounded in time (each step: `--warmup` then `--duration` measured seconds, and
+`--max-seconds` for the whole run):
+  * creates a throwaway PostgreSQL database `bench_load` (dropped at the end; no other
+    database is touched), migrates it and loads 10,000 pending job seekers with COPY;
+  * starts gunicorn (config/gunicorn.conf.py, the production settings from the environment,
+    with the URLconf of bench/floor/ adding a bare view) on 127.0.0.1, Redis database
+    `--redis-db` for cache and sessions, an aiosmtpd sink in this process and
+    `manage.py deliver_mail`;
+  * measures at a fixed concurrency the bare view (the floor, twice), each page's GET and the
+    identity POST; open loop at 100 requests/s; Argon2 time per hash and the rate of the
+    flow's two hashes alone; whole flows per second (terms → identity → key mail delivered by
+    the worker → key + password → login), with the one-time password off and on;
+  * loads the register up to 1,000,000 job seekers and measures the identity POST again.
+
+Each step prints the client's view (rate, p50/p95/p99, errors) and the CPU each request or flow
+cost each part of the system (gunicorn workers, the mail worker, the PostgreSQL backends of
+`bench_load`, Redis), read from /proc, so the ratio to the floor can be judged by server CPU
+too, whatever the load generator costs. The client is a small HTTP/1.1 client on asyncio
+streams (RawClient): httpx costs about 1.2 ms of CPU per request here, more than the bare view
+costs the server, and would take most of a core from the servers it measures.
+
+Per-IP limits: every request comes from 127.0.0.1, so the bench raises the per-IP and per-
+address identity limits by environment (IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR and
+IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR). Everything else is the production default,
+including JSON access logs at INFO (written to a file). Plain HTTP on loopback, so the
+Secure-cookie and HTTPS-redirect settings are off (TLS ends at the proxy in production).
+It prints figures; it asserts nothing about time.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import email
+import json
+import multiprocessing
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from email import policy
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+BENCH_DB = "bench_load"  # the only database this script creates, writes or drops
+PASSWORD = "Bench#2026pass"  # noqa: S105 - the bench users' password
+BIRTH = ("1990", "4", "1")
+KEY_RE = re.compile(r"認証キー：(\d+)")
+OTP_RE = re.compile(r"ワンタイムパスワード：(\d+)")
+HIDDEN_RE = re.compile(r'name="(privacy_version|terms_version)" value="([^"]*)"')
+
+# Job seekers: [0, SMALL) answer the identity POSTs; FLOW_ROWS more from FLOW_BASE are loaded
+# before the whole flows (each flow opens one account); then [SMALL, LARGE - FLOW_ROWS) join,
+# so that the second identity measurement runs on exactly LARGE job seekers.
+SMALL, LARGE = 10_000, 1_000_000
+FLOW_BASE, FLOW_ROWS = 5_000_000, 30_000
+
+
+def address(n: int) -> str:
+    return f"seeker{n:07d}@bench.example.jp"
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(args, *, smtp_port: int, otp: bool) -> dict:
+    drop = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "PROMETHEUS_MULTIPROC_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.floor.settings",
+        DEBUG="0",
+        SECRET_KEY=args.secret_key,
+        MAIL_ENCRYPTION_KEY=args.secret_key[:43],
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"{args.pg}/{BENCH_DB}",
+        REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
+        # Plain HTTP on loopback: TLS ends at the proxy in production.
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        # One loopback client is one IP address (module docstring).
+        IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR="1000000000",
+        IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR="1000000",
+        LOGIN_OTP_ENABLED="1" if otp else "0",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_port),
+        LOG_LEVEL="INFO",
+    )
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    return env
+
+
+class Processes:
+    """gunicorn and the mail worker, started and stopped by this script only."""
+
+    def __init__(self, args, logdir: Path, smtp_port: int) -> None:
+        self.args, self.logdir, self.smtp_port = args, logdir, smtp_port
+        self.web: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def start_web(self, *, otp: bool) -> None:
+        self.stop_web()
+        env = server_env(self.args, smtp_port=self.smtp_port, otp=otp)
+        env["GUNICORN_BIND"] = f"127.0.0.1:{self.port}"
+        log = open(self.logdir / f"gunicorn-otp{int(otp)}.log", "w")
+        self.web = subprocess.Popen(
+            [GUNICORN, "-c", "config/gunicorn.conf.py", "config.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise SystemExit(f"gunicorn exited; see {log.name}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("gunicorn did not become ready in 60 s")
+
+    def start_worker(self) -> None:
+        if self.worker is not None:
+            return
+        env = server_env(self.args, smtp_port=self.smtp_port, otp=False)
+        log = open(self.logdir / "deliver_mail.log", "w")
+        self.worker = subprocess.Popen(
+            [PYTHON, "manage.py", "deliver_mail"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @staticmethod
+    def _stop(process: subprocess.Popen | None) -> None:
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_web(self) -> None:
+        self._stop(self.web)
+        self.web = None
+
+    def stop_worker(self) -> None:
+        self._stop(self.worker)
+        self.worker = None
+
+    def stop(self) -> None:
+        self.stop_worker()
+        self.stop_web()
+
+
+def manage(args, *argv: str) -> None:
+    env = server_env(args, smtp_port=1, otp=False)
+    subprocess.run([PYTHON, "manage.py", *argv], cwd=ROOT, env=env, check=True)
+
+
+# --- the throwaway database -------------------------------------------------------------------
+
+
+def pg_admin(args, sql: str) -> None:
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def db_create(args) -> None:
+    pg_admin(args, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    pg_admin(args, f"CREATE DATABASE {BENCH_DB}")
+
+
+def db_drop(args) -> None:
+    pg_admin(args, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def db_sql(args, sql: str, params=None):
+    with psycopg.connect(f"{args.pg}/{BENCH_DB}", autocommit=True) as conn:
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else None
+
+
+def seekers_load(args, start: int, stop: int) -> float:
+    """Pending job seekers [start, stop) by COPY; returns the seconds it took."""
+    began = time.perf_counter()
+    now = dt.datetime.now(dt.UTC)
+    birth = dt.date(int(BIRTH[0]), int(BIRTH[1]), int(BIRTH[2]))
+    with psycopg.connect(f"{args.pg}/{BENCH_DB}") as conn:
+        with conn.cursor() as cursor:
+            with cursor.copy(
+                "COPY jobseekers_jobseeker (number, name, name_kana, email, birth_date, office,"
+                " status, created_at, updated_at) FROM STDIN"
+            ) as copy:
+                for n in range(start, stop):
+                    copy.write_row(
+                        (
+                            f"13010-{n:08d}",
+                            "求職太郎",
+                            "キュウショクタロウ",
+                            address(n),
+                            birth,
+                            "ハローワーク飯田橋",
+                            "pending",
+                            now,
+                            now,
+                        )
+                    )
+        conn.commit()
+    db_sql(args, "ANALYZE jobseekers_jobseeker")
+    return time.perf_counter() - began
+
+
+# --- CPU accounting -------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of a process in seconds (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the system under test: gunicorn's workers, the mail
+    worker, the PostgreSQL backends of the bench database, Redis (a shared server), and this
+    process (the load generator and its SMTP sink)."""
+
+    def __init__(self, args) -> None:
+        self.args = args
+        self.procs: Processes | None = None
+        self.redis_pid = None
+        with contextlib.suppress(Exception):
+            out = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True)
+            self.redis_pid = int(out.stdout.split()[0])
+
+    def _pg_pids(self) -> list[int]:
+        with psycopg.connect(f"{self.args.pg}/postgres", autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_DB]
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def snapshot(self) -> dict:
+        web = self.procs.web.pid if self.procs and self.procs.web else None
+        worker = self.procs.worker.pid if self.procs and self.procs.worker else None
+        return {
+            "web": {p: _proc_cpu(p) for p in (_children(web) if web else [])},
+            "worker": {worker: _proc_cpu(worker)} if worker else {},
+            "db": {p: _proc_cpu(p) for p in self._pg_pids()},
+            "redis": {self.redis_pid: _proc_cpu(self.redis_pid)} if self.redis_pid else {},
+            "client": {0: time.process_time()},
+            "machine": {0: _machine_busy()},
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict:
+        """CPU seconds per part between two snapshots (a process new in `after` counts from 0)."""
+        return {
+            part: sum(v - before[part].get(pid, 0.0) for pid, v in after[part].items())
+            for part in after
+        }
+
+
+def _machine_busy() -> float:
+    """CPU seconds spent by everything on the machine, all cores (from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+METER: CpuMeter | None = None
+
+
+# --- the SMTP sink ----------------------------------------------------------------------------
+
+
+class Sink:
+    """aiosmtpd on this process's event loop; hands each mail's body to whoever waits for a
+    mail to that address matching a pattern, drops the rest."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.waiting: dict[str, list[tuple[re.Pattern, asyncio.Future]]] = {}
+        self.received = 0
+
+    async def start(self) -> None:
+        from aiosmtpd.smtp import SMTP
+
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: SMTP(self, hostname="bench-sink", enable_SMTPUTF8=True),
+            "127.0.0.1",
+            self.port,
+        )
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        body = email.message_from_bytes(envelope.content, policy=policy.default).get_content()
+        for rcpt in envelope.rcpt_tos:
+            for entry in list(self.waiting.get(rcpt, [])):
+                pattern, future = entry
+                found = pattern.search(body)
+                if found and not future.done():
+                    future.set_result(found.group(1))
+                    self.waiting[rcpt].remove(entry)
+                    break
+        return "250 OK"
+
+    def expect(self, to: str, pattern: re.Pattern) -> asyncio.Future:
+        """Register before the request that causes the mail, so it cannot be missed."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(to, []).append((pattern, future))
+        return future
+
+    def forget(self, to: str) -> None:
+        self.waiting.pop(to, None)
+
+
+# --- HTTP clients -----------------------------------------------------------------------------
+
+
+class RawHeaders:
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def get_list(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.pairs if k == name]
+
+    def __getitem__(self, name: str) -> str:
+        found = self.get_list(name)
+        if not found:
+            raise KeyError(name)
+        return found[-1]
+
+
+class RawResponse:
+    def __init__(self, status: int, headers: RawHeaders, body: bytes) -> None:
+        self.status_code, self.headers, self.content = status, headers, body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+class RawClient:
+    """HTTP/1.1 over asyncio streams, one connection per request as gunicorn's sync workers
+    close each one anyway. httpx costs this machine about 1.2 ms of CPU per request (more
+    than the bare view itself costs the server); this costs about 0.2 ms, so the load
+    generator takes less of the cores it shares with the servers (`--client httpx` to
+    compare)."""
+
+    def __init__(self, base_url: str, timeout: float = 60) -> None:
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        self.host, self.port, self.timeout = host, int(port), timeout
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return None
+
+    async def get(self, url: str, headers: dict | None = None) -> RawResponse:
+        return await self.request("GET", url, headers=headers)
+
+    async def request(self, method, url, data=None, headers=None) -> RawResponse:
+        return await asyncio.wait_for(self._request(method, url, data, headers), self.timeout)
+
+    async def _request(self, method, url, data, headers) -> RawResponse:
+        body = urlencode(data).encode() if data is not None else b""
+        lines = [f"{method} {url} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if method == "POST":
+            lines += [
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+            ]
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body)
+            raw = await reader.read()  # to EOF: the server closes the connection
+        finally:
+            writer.close()
+        head, _, content = raw.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        pairs = []
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            pairs.append((name.strip().lower(), value.strip()))
+        headers = RawHeaders(pairs)
+        if "chunked" in headers.get_list("transfer-encoding"):
+            content = _dechunk(content)
+        return RawResponse(int(status_line.split()[1]), headers, content)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out, rest = b"", data
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2 :]
+    return out
+
+
+def http_client(args, base_url: str):
+    if args.client == "httpx":
+        limits = httpx.Limits(max_connections=1024, max_keepalive_connections=0)
+        return httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits)
+    return RawClient(base_url)
+
+
+# --- a browser --------------------------------------------------------------------------------
+
+
+class StepError(Exception):
+    pass
+
+
+class Browser:
+    """One user's cookies over the shared HTTP client. The CSRF cookie is this browser's own
+    random secret, sent back in each form as a browser would after a GET."""
+
+    def __init__(self, http) -> None:
+        self.http = http
+        self.cookies = {"csrftoken": secrets.token_hex(16)}
+
+    def _absorb(self, response) -> None:
+        for header in response.headers.get_list("set-cookie"):
+            pair, _, attributes = header.partition(";")
+            name, _, value = pair.strip().partition("=")
+            if value in ("", '""') or "max-age=0" in attributes.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    async def request(self, method: str, url: str, data=None, expect=(200,)):
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if method == "POST":
+            data = {**(data or {}), "csrfmiddlewaretoken": self.cookies["csrftoken"]}
+        response = await self.http.request(method, url, data=data, headers=headers)
+        self._absorb(response)
+        if response.status_code not in expect:
+            raise StepError(f"{method} {url} answered {response.status_code}")
+        return response
+
+    async def get(self, url: str) -> httpx.Response:
+        return await self.request("GET", url)
+
+    async def post(self, url: str, data: dict, *, to: str | None = None) -> httpx.Response:
+        """POST → 302; checks the redirect target when `to` is given."""
+        response = await self.request("POST", url, data, expect=(302,))
+        if to is not None and response.headers["location"] != to:
+            raise StepError(f"POST {url} went to {response.headers['location']}, not {to}")
+        return response
+
+
+@dataclass
+class Versions:
+    privacy_version: str = ""
+    terms_version: str = ""
+
+
+VERSIONS = Versions()
+
+
+async def agree(b: Browser) -> None:
+    await b.post(
+        "/register/",
+        {
+            "agree": "on",
+            "privacy_version": VERSIONS.privacy_version,
+            "terms_version": VERSIONS.terms_version,
+        },
+        to="/register/identity/",
+    )
+
+
+async def submit_identity(b: Browser, to: str) -> None:
+    year, month, day = BIRTH
+    await b.post(
+        "/register/identity/",
+        {"email": to, "birth_year": year, "birth_month": month, "birth_day": day},
+        to="/register/password/",
+    )
+
+
+async def register(b: Browser, sink: Sink, n: int, *, browse: bool) -> None:
+    """A whole registration as a browser does it (`browse`: also every page on the way)."""
+    to = address(n)
+    if browse:
+        await b.get("/register/")
+    await agree(b)
+    if browse:
+        await b.get("/register/identity/")
+    key_mail = sink.expect(to, KEY_RE)
+    await submit_identity(b, to)
+    if browse:
+        await b.get("/register/password/")
+    key = await asyncio.wait_for(key_mail, timeout=120)
+    await b.post(
+        "/register/password/",
+        {"password1": PASSWORD, "password2": PASSWORD, "key": key},
+        to="/register/done/",
+    )
+    if browse:
+        await b.get("/register/done/")
+
+
+async def login(b: Browser, sink: Sink, n: int, *, otp: bool, browse: bool) -> None:
+    to = address(n)
+    if browse:
+        await b.get("/login/")
+    otp_mail = sink.expect(to, OTP_RE) if otp else None
+    response = await b.post("/login/", {"login_id": to, "password": PASSWORD})
+    if otp:
+        if response.headers["location"] != "/login/otp/":
+            raise StepError(f"login went to {response.headers['location']}")
+        if browse:
+            await b.get("/login/otp/")
+        code = await asyncio.wait_for(otp_mail, timeout=120)
+        response = await b.post("/login/otp/", {"code": code})
+    sink.forget(to)
+    if response.headers["location"] != "/mypage/":
+        raise StepError(f"login ended at {response.headers['location']}")
+    if browse:
+        await b.get("/mypage/")
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: str
+    window: float = 0.0
+    latencies: list = field(default_factory=list)
+    errors: int = 0
+    error_samples: list = field(default_factory=list)
+    client_cpu: float = 0.0
+    units: str = "req"
+    cpu: dict = field(default_factory=dict)  # CPU seconds per part over the measured window
+    ended: int = 0  # actions that ended between the CPU snapshots
+    cpu_wall: float = 0.0  # seconds between the CPU snapshots
+
+    @property
+    def machine_busy(self) -> float:
+        """Share of all cores busy (with anything) between the snapshots."""
+        cores = os.cpu_count() or 1
+        return self.cpu.get("machine", 0.0) / (cores * self.cpu_wall) if self.cpu_wall else 0.0
+
+    def cpu_ms(self, *parts: str) -> float:
+        """CPU milliseconds per counted action, summed over `parts`."""
+        if not self.ended:
+            return float("nan")
+        return sum(self.cpu.get(p, 0.0) for p in parts) * 1000 / self.ended
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.window if self.window else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
+
+    def error(self, exc: BaseException) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 3:
+            self.error_samples.append(f"{type(exc).__name__}: {exc}")
+
+
+def merged(name: str, *parts: Result) -> Result:
+    """Several runs of one step as one."""
+    result = Result(name, parts[0].concurrency, units=parts[0].units)
+    for part in parts:
+        result.window += part.window
+        result.latencies += part.latencies
+        result.errors += part.errors
+        result.ended += part.ended
+        result.client_cpu += part.client_cpu / len(parts)
+        result.cpu_wall += part.cpu_wall
+        for key, value in part.cpu.items():
+            result.cpu[key] = result.cpu.get(key, 0.0) + value
+    return result
+
+
+class Clock:
+    def __init__(self, warmup: float, duration: float) -> None:
+        self.start = time.perf_counter()
+        self.measure_from = self.start + warmup
+        self.stop = self.measure_from + duration
+
+
+async def closed_loop(name, *, concurrency, warmup, duration, setup, action, units="req"):
+    """`concurrency` users, each: `setup(i)` once (not measured), then `action(state)` again
+    and again until the window closes; actions that end inside the window are counted (the
+    rate) and their latencies kept."""
+    result = Result(name, str(concurrency), units=units)
+    states = await asyncio.gather(*(setup(i) for i in range(concurrency)), return_exceptions=True)
+    clock = Clock(warmup, duration)
+    cpu_start = None
+    snapshot = None
+
+    async def user(state):
+        nonlocal cpu_start
+        if isinstance(state, BaseException):
+            result.error(state)
+            return
+        while (started := time.perf_counter()) < clock.stop:
+            try:
+                own = await action(state)
+            except Exception as exc:  # noqa: BLE001 - counted and shown
+                if time.perf_counter() >= clock.measure_from:
+                    result.error(exc)
+                continue
+            ended = time.perf_counter()
+            if snapshot is not None:
+                result.ended += 1
+            if clock.measure_from <= ended <= clock.stop:
+                # An action may time its own part (a float); else the whole action counts.
+                result.latencies.append(own if isinstance(own, float) else ended - started)
+
+    snapshot_at = 0.0
+
+    async def cpu_mark():
+        nonlocal cpu_start, snapshot, snapshot_at
+        await asyncio.sleep(max(0.0, clock.measure_from - time.perf_counter()))
+        cpu_start = time.process_time()
+        snapshot = METER.snapshot() if METER else None
+        snapshot_at = time.perf_counter()
+
+    await asyncio.gather(cpu_mark(), *(user(s) for s in states))
+    if snapshot is not None:
+        result.cpu = CpuMeter.spent(snapshot, METER.snapshot())
+        result.cpu_wall = time.perf_counter() - snapshot_at
+    ended = time.perf_counter()
+    result.window = clock.stop - clock.measure_from
+    result.client_cpu = (time.process_time() - cpu_start) / (ended - clock.measure_from)
+    return result
+
+
+async def open_loop(name, *, rate, warmup, duration, action):
+    """Requests started at a fixed rate whatever the answers; each latency counts from the
+    moment its request was due (no coordinated omission)."""
+    result = Result(name, f"{rate:g}/s", units="open")
+    clock = Clock(warmup, duration)
+    tasks = []
+    interval = 1.0 / rate
+    n = 0
+    cpu_start = None
+    snapshot = None
+
+    async def one(due, i):
+        try:
+            await action(i)
+        except Exception as exc:  # noqa: BLE001
+            if due >= clock.measure_from:
+                result.error(exc)
+            return
+        if due >= clock.measure_from:
+            result.latencies.append(time.perf_counter() - due)
+            result.ended += 1
+
+    while (due := clock.start + n * interval) < clock.stop:
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        if cpu_start is None and due >= clock.measure_from:
+            cpu_start = time.process_time()
+            snapshot = METER.snapshot() if METER else None
+            snapshot_at = time.perf_counter()
+        tasks.append(asyncio.create_task(one(due, n)))
+        n += 1
+    await asyncio.gather(*tasks)
+    if snapshot is not None:
+        result.cpu = CpuMeter.spent(snapshot, METER.snapshot())
+        result.cpu_wall = time.perf_counter() - snapshot_at
+    ended = time.perf_counter()
+    result.window = clock.stop - clock.measure_from
+    result.client_cpu = (time.process_time() - cpu_start) / (ended - clock.measure_from)
+    return result
+
+
+# --- Argon2 -----------------------------------------------------------------------------------
+
+
+def _django_hashers(params: dict):
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            PASSWORD_HASHERS=["portal.accounts.hashers.TunedArgon2PasswordHasher"],
+            ARGON2_TIME_COST=params["t"],
+            ARGON2_MEMORY_COST_KIB=params["m"],
+            ARGON2_PARALLELISM=params["p"],
+        )
+        django.setup()
+    from django.contrib.auth.hashers import check_password, make_password
+
+    return make_password, check_password
+
+
+def _hash_pairs(params: dict, seconds: float, queue) -> None:
+    make_password, check_password = _django_hashers(params)
+    pairs, stop = 0, time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        encoded = make_password(PASSWORD)  # registration: the new password's hash
+        check_password(PASSWORD, encoded)  # login: its verification
+        pairs += 1
+    queue.put(pairs)
+
+
+def argon2_figures(params: dict, seconds: float) -> dict:
+    """Time per hash (one process, idle machine) and the rate of hash+verify pairs with every
+    core busy: the ceiling of whole flows per second."""
+    sys.path.insert(0, str(ROOT))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    single = context.Process(target=_single_hash_times, args=(params, queue))
+    single.start()
+    times = queue.get()
+    single.join()
+    cores = os.cpu_count() or 1
+    workers = [
+        context.Process(target=_hash_pairs, args=(params, seconds, queue)) for _ in range(cores)
+    ]
+    for w in workers:
+        w.start()
+    pairs = sum(queue.get() for _ in workers)
+    for w in workers:
+        w.join()
+    return {**times, "pairs_per_s": pairs / seconds, "cores": cores}
+
+
+def _single_hash_times(params: dict, queue) -> None:
+    make_password, check_password = _django_hashers(params)
+    make_password(PASSWORD)
+    hashes, checks = [], []
+    for _ in range(30):
+        t0 = time.perf_counter()
+        encoded = make_password(PASSWORD)
+        t1 = time.perf_counter()
+        check_password(PASSWORD, encoded)
+        t2 = time.perf_counter()
+        hashes.append(t1 - t0)
+        checks.append(t2 - t1)
+    queue.put(
+        {"hash_ms": statistics.median(hashes) * 1000, "verify_ms": statistics.median(checks) * 1000}
+    )
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+SERVER = ("web", "worker", "db", "redis")
+
+
+def row(r: Result, floor: Result | None) -> str:
+    """One line: rate and latency as the client saw them, and the CPU each counted action
+    cost the server side (gunicorn workers, mail worker, PostgreSQL, Redis)."""
+    comparable = floor is not None and r.units in ("req", "post") and r is not floor
+    by_rate = f"{r.rate / floor.rate:.0%}" if comparable and floor.rate else ""
+    server_ms = r.cpu_ms(*SERVER)
+    by_cpu = f"{floor.cpu_ms(*SERVER) / server_ms:.0%}" if comparable and server_ms else ""
+    return (
+        f"{r.name:<46} {r.concurrency:>6} {r.rate:>8.1f} {r.pct(50):>7.1f} {r.pct(95):>7.1f} "
+        f"{r.pct(99):>7.1f} {r.errors:>4} {by_rate:>6} {r.cpu_ms('web'):>7.2f} "
+        f"{r.cpu_ms('db', 'redis'):>7.2f} {server_ms:>7.2f} {by_cpu:>6} {r.client_cpu:>6.0%} "
+        f"{r.machine_busy:>5.0%}"
+    )
+
+
+HEADER = (
+    f"{'step':<46} {'conc.':>6} {'rate/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+    f"{'err':>4} {'÷floor':>6} {'web ms':>7} {'db ms':>7} {'srv ms':>7} {'÷floor':>6} "
+    f"{'client':>6} {'busy':>5}\n"
+    f"{'':<46} {'':>6} {'(client view)':>31} {'':>4} {'rate':>6} "
+    f"{'server CPU per request or flow':>23} {'CPU':>6} {'CPU':>6} {'cores':>5}"
+)
+
+
+class Run:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.results: list[Result] = []
+        self.floor: Result | None = None
+        self.identity_pool = list(range(SMALL))
+        self.next_flow_seeker = FLOW_BASE
+        self.lines: list[str] = []
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+        self.lines.append(text)
+
+    def show(self, r: Result) -> None:
+        self.results.append(r)
+        self.say(row(r, self.floor))
+        for sample in r.error_samples:
+            self.say(f"    error: {sample}")
+
+    def flow_seeker(self) -> int:
+        n = self.next_flow_seeker
+        if n >= FLOW_BASE + FLOW_ROWS:
+            raise StepError("out of job seekers for whole flows; shorten --duration")
+        self.next_flow_seeker += 1
+        return n
+
+    async def page(self, http, name, url, setup=None, concurrency=None):
+        async def make(i):
+            b = Browser(http)
+            if setup:
+                await setup(b)
+            return b
+
+        result = await closed_loop(
+            f"GET {url} ({name})",
+            concurrency=concurrency or self.args.concurrency,
+            warmup=self.args.warmup,
+            duration=self.args.duration,
+            setup=make,
+            action=lambda b: b.get(url),
+        )
+        self.show(result)
+        return result
+
+    async def identity_step(self, http, label: str, pool: list[int]) -> Result:
+        """② POSTs, each on a new flow: the terms POST before it is done but not timed, so
+        the server handles two requests per identity POST counted here."""
+
+        async def make(i):
+            return Browser(http)
+
+        async def action(b: Browser) -> float:
+            b.cookies.pop("sessionid", None)
+            await agree(b)
+            started = time.perf_counter()
+            await submit_identity(b, address(random.choice(pool)))
+            return time.perf_counter() - started
+
+        result = await closed_loop(
+            f"POST ② identity, {label} (+terms POST)",
+            concurrency=self.args.concurrency,
+            warmup=self.args.warmup,
+            duration=self.args.duration,
+            setup=make,
+            action=action,
+            units="post",
+        )
+        self.show(result)
+        return result
+
+    async def flows_step(self, http, sink, *, otp: bool, browse: bool) -> Result:
+        """Whole flows by `--flow-concurrency` users. `browse`: as a browser does it, every
+        page's GET after each POST's redirect; else the form POSTs alone (terms, identity,
+        key + password, login, and the one-time password when on)."""
+
+        async def make(i):
+            return None
+
+        async def one_flow(_):
+            b = Browser(http)
+            n = self.flow_seeker()
+            await register(b, sink, n, browse=browse)
+            await login(b, sink, n, otp=otp, browse=browse)
+
+        how = "every page" if browse else "form POSTs only"
+        result = await closed_loop(
+            f"whole flow, OTP {'on' if otp else 'off'}, {how}",
+            concurrency=self.args.flow_concurrency,
+            # A flow takes seconds (it waits for mails): a longer warm-up fills the pipeline.
+            warmup=max(self.args.warmup, 10.0),
+            duration=self.args.duration * 2,
+            setup=make,
+            action=one_flow,
+            units="flow",
+        )
+        self.show(result)
+        return result
+
+    async def main(self) -> None:
+        args = self.args
+        logdir = Path(tempfile.mkdtemp(prefix="mypage-bench-"))
+        self.say(
+            f"mypage bench — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before starting, "
+            f"logs in {logdir}"
+        )
+        if os.getloadavg()[0] > 0.5:
+            self.say("  (the machine is busy with something else: figures will be lower)")
+        with contextlib.suppress(Exception):
+            import redis
+
+            redis.Redis.from_url(f"redis://127.0.0.1:6379/{args.redis_db}").flushdb()
+        db_create(args)
+        sink = Sink()
+        await sink.start()
+        procs = Processes(args, logdir, sink.port)
+        global METER
+        METER = CpuMeter(args)
+        METER.procs = procs
+        try:
+            manage(args, "migrate", "--noinput", "-v0")
+            manage(args, "collectstatic", "--noinput", "-v0")
+            loaded = seekers_load(args, 0, SMALL)
+            self.say(f"loaded {SMALL:,} job seekers by COPY in {loaded:.1f} s")
+            await self.run_steps(procs, sink)
+        finally:
+            procs.stop()
+            sink.server.close()
+            if not args.keep_db:
+                db_drop(args)
+            with contextlib.suppress(Exception):
+                import redis
+
+                redis.Redis.from_url(f"redis://127.0.0.1:6379/{args.redis_db}").flushdb()
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps(
+                    [
+                        {
+                            "step": r.name,
+                            "concurrency": r.concurrency,
+                            "rate": r.rate,
+                            "p50": r.pct(50),
+                            "p95": r.pct(95),
+                            "p99": r.pct(99),
+                            "errors": r.errors,
+                            "client_cpu": r.client_cpu,
+                        }
+                        for r in self.results
+                    ],
+                    indent=1,
+                )
+            )
+
+    async def run_steps(self, procs: Processes, sink: Sink) -> None:
+        args = self.args
+        procs.start_web(otp=False)
+        async with http_client(args, procs.base) as http:
+            terms = await http.get("/register/")
+            VERSIONS.__dict__.update(dict(HIDDEN_RE.findall(terms.text)))
+            workers = re.search(
+                r"starting (\d+) workers", (procs.logdir / "gunicorn-otp0.log").read_text()
+            )
+            self.say(
+                f"gunicorn {workers.group(1) if workers else '?'} sync workers; PostgreSQL "
+                f"{BENCH_DB}; Redis db {args.redis_db}; Argon2id t={args.argon2[0]} "
+                f"m={args.argon2[1]} KiB p={args.argon2[2]}; identity limits raised (per IP "
+                f"and per address); steps: {args.warmup:g} s warm-up + {args.duration:g} s; "
+                f"client: {args.client}"
+            )
+            await self.warm(http)
+            self.say()
+            self.say(HEADER)
+            first_floor = await self.page(http, "floor: bare view", "/bench/bare")
+            self.floor = first_floor
+            for name, url, setup in (
+                ("top", "/", None),
+                ("① terms", "/register/", None),
+                ("terms document", "/terms/privacy/", None),
+                ("② identity", "/register/identity/", agree),
+                ("③ key and password", "/register/password/", self._at_password),
+                ("login", "/login/", None),
+                ("password reset", "/password-reset/", None),
+            ):
+                await self.page(http, name, url, setup)
+            second_floor = await self.page(http, "floor: bare view, again", "/bench/bare")
+            self.floor = merged("floor: bare view, both runs", first_floor, second_floor)
+            identity_small = await self.identity_step(
+                http, f"{SMALL:,} seekers", self.identity_pool
+            )
+
+            pages = ["/", "/register/", "/login/", "/password-reset/", "/terms/privacy/"]
+
+            async def mixed(i):
+                await Browser(http).get(pages[i % len(pages)])
+
+            self.show(
+                await open_loop(
+                    "GET page mix (open loop)",
+                    rate=args.rate,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    action=mixed,
+                )
+            )
+
+            async def start_flow(i):
+                b = Browser(http)
+                await agree(b)
+                await submit_identity(b, address(random.choice(self.identity_pool)))
+
+            self.show(
+                await open_loop(
+                    "terms POST + identity POST (open loop)",
+                    rate=args.rate / 2,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    action=start_flow,
+                )
+            )
+
+            loaded = seekers_load(self.args, FLOW_BASE, FLOW_BASE + FLOW_ROWS)
+            self.say(f"loaded {FLOW_ROWS:,} job seekers for whole flows in {loaded:.1f} s")
+            # Whole flows need the worker; the identity steps' mails are not waited for.
+            db_sql(
+                args, "UPDATE mail_outboundmail SET status = 'suppressed' WHERE status = 'queued'"
+            )
+            procs.start_worker()
+            self.say()
+            argon = argon2_figures(
+                dict(zip("tmp", args.argon2, strict=True)), seconds=args.duration
+            )
+            self.say(
+                f"Argon2id per hash: {argon['hash_ms']:.1f} ms (verify {argon['verify_ms']:.1f} "
+                f"ms), one process; hash+verify pairs with all {argon['cores']} cores busy: "
+                f"{argon['pairs_per_s']:.1f}/s"
+            )
+            self.say()
+            self.say(HEADER)
+            flows = [
+                await self.flows_step(http, sink, otp=False, browse=False),
+                await self.flows_step(http, sink, otp=False, browse=True),
+            ]
+
+            async def registered(b: Browser):
+                await register(b, sink, self.flow_seeker(), browse=False)
+
+            async def logged_in(b: Browser):
+                n = self.flow_seeker()
+                await register(b, sink, n, browse=False)
+                await login(b, sink, n, otp=False, browse=False)
+
+            await self.page(http, "④ done", "/register/done/", registered)
+            await self.page(http, "My Page (logged in)", "/mypage/", logged_in)
+
+            procs.start_web(otp=True)
+            flows.append(await self.flows_step(http, sink, otp=True, browse=False))
+
+            async def at_otp(b: Browser):
+                n = self.flow_seeker()
+                await register(b, sink, n, browse=False)
+                await b.post(
+                    "/login/", {"login_id": address(n), "password": PASSWORD}, to="/login/otp/"
+                )
+
+            await self.page(http, "one-time password", "/login/otp/", at_otp)
+
+            identity_large = None
+            if not args.skip_million:
+                procs.stop_worker()
+                procs.stop_web()
+                loaded = seekers_load(args, SMALL, LARGE - FLOW_ROWS)
+                self.say(
+                    f"loaded {LARGE - FLOW_ROWS - SMALL:,} more job seekers by COPY in "
+                    f"{loaded:.1f} s: {LARGE:,} in all"
+                )
+                procs.start_web(otp=False)
+                await self.page(http, "floor again", "/bench/bare")
+                pool = list(range(LARGE - FLOW_ROWS))
+                identity_large = await self.identity_step(http, f"{LARGE:,} seekers", pool)
+
+        self.summary(argon, flows, identity_small, identity_large)
+
+    async def warm(self, http) -> None:
+        """Every code path once in every worker (imports, template and URL caches, database
+        connections) before anything is measured."""
+
+        async def user(i):
+            stop = time.perf_counter() + max(3.0, self.args.warmup)
+            while time.perf_counter() < stop:
+                b = Browser(http)
+                for url in (
+                    "/bench/bare",
+                    "/",
+                    "/register/",
+                    "/terms/privacy/",
+                    "/login/",
+                    "/password-reset/",
+                ):
+                    await b.get(url)
+                await agree(b)
+                await b.get("/register/identity/")
+                await submit_identity(b, address(random.choice(self.identity_pool)))
+                await b.get("/register/password/")
+
+        await asyncio.gather(*(user(i) for i in range(self.args.concurrency)))
+
+    async def _at_password(self, b: Browser) -> None:
+        await agree(b)
+        await submit_identity(b, "nobody@bench.example.jp")  # no mail: same screen
+
+    def summary(self, argon, flows, identity_small, identity_large) -> None:
+        self.say()
+        self.say(
+            f"all steps, compared with the floor's two runs together ({self.floor.rate:.1f}"
+            f" requests/s, {self.floor.cpu_ms(*SERVER):.2f} ms server CPU per request)"
+        )
+        self.say(HEADER)
+        for r in self.results:
+            self.say(row(r, self.floor))
+        self.say()
+        self.say("summary")
+        pages = [r for r in self.results if r.name.startswith("GET /") and r.units == "req"]
+        pages = [r for r in pages if "/bench/bare" not in r.name]
+        worst = min(pages, key=lambda r: r.rate)
+        worst_cpu = max(pages, key=lambda r: r.cpu_ms(*SERVER))
+        self.say(
+            f"  page GETs ÷ floor, requests/s: lowest {worst.rate / self.floor.rate:.0%} "
+            f"({worst.name}); by server CPU per request: lowest "
+            f"{self.floor.cpu_ms(*SERVER) / worst_cpu.cpu_ms(*SERVER):.0%} ({worst_cpu.name});"
+            f" target ≥ 40%"
+        )
+        for r in self.results:
+            if "open loop" in r.name:
+                self.say(
+                    f"  {r.name} at {r.concurrency}: p99 {r.pct(99):.1f} ms "
+                    f"(target < 100 ms), {r.errors} errors"
+                )
+        if identity_large:
+            self.say(
+                f"  identity POST p50 {identity_large.pct(50):.1f} ms with {LARGE:,} vs "
+                f"{identity_small.pct(50):.1f} ms with {SMALL:,}: "
+                f"×{identity_large.pct(50) / identity_small.pct(50):.2f} (p95 "
+                f"×{identity_large.pct(95) / identity_small.pct(95):.2f}), target ≤ ×1.2"
+            )
+        cores = argon["cores"]
+        hash_pair_ms = cores * 1000 / argon["pairs_per_s"]
+        self.say(
+            f"  hash-only rate: {argon['pairs_per_s']:.1f} hash+verify pairs/s = "
+            f"{hash_pair_ms:.1f} ms of machine time ({cores} cores) per pair"
+        )
+        for r in flows:
+            if not r.rate:
+                self.say(f"  {r.name}: no flow completed")
+                continue
+            parts = {p: r.cpu_ms(p) for p in ("web", "worker", "db", "redis", "client")}
+            measured = sum(parts.values())
+            busy = r.cpu_ms("machine")
+            self.say(
+                f"  {r.name}: {r.rate:.1f}/s = {r.rate / argon['pairs_per_s']:.0%} of the "
+                f"hash-only rate (target ≥ 85%)"
+            )
+            self.say(
+                "      CPU per flow: "
+                + ", ".join(f"{p} {v:.1f}" for p, v in parts.items())
+                + f" = {measured:.1f} ms; hashes {hash_pair_ms:.1f} ms, so the overhead with "
+                f"the hashes taken out is {measured - hash_pair_ms:.1f} ms "
+                f"({measured - parts['client'] - hash_pair_ms:.1f} ms without the load "
+                f"generator); all cores {r.machine_busy:.0%} busy, {busy:.1f} ms per flow"
+            )
+        errors = sum(r.errors for r in self.results)
+        self.say(f"  errors: {errors} in all steps (target 0)")
+        self.say(f"  load average at the end: {os.getloadavg()[0]:.2f} (the bench's own load)")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per step")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--concurrency", type=int, default=8, help="users in closed-loop steps")
+    parser.add_argument("--flow-concurrency", type=int, default=64, help="users in whole flows")
+    parser.add_argument("--rate", type=float, default=100.0, help="requests/s in open loops")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers (default: config/gunicorn.conf.py's 2 × CPUs + 1)",
+    )
+    parser.add_argument(
+        "--pg",
+        default="postgres://postgres@127.0.0.1:5432",
+        help="PostgreSQL server (the bench creates and drops its own database)",
+    )
+    parser.add_argument("--redis-db", type=int, default=13, help="Redis database number")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="HTTP client of the load generator (see RawClient)",
+    )
+    parser.add_argument("--skip-million", action="store_true")
+    parser.add_argument("--keep-db", action="store_true", help="leave bench_load for inspection")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--max-seconds", type=float, default=1800, help="hard time bound")
+    args = parser.parse_args(argv)
+    args.secret_key = secrets.token_urlsafe(64)
+    args.argon2 = (
+        int(os.environ.get("ARGON2_TIME_COST", 2)),
+        int(os.environ.get("ARGON2_MEMORY_COST_KIB", 19456)),
+        int(os.environ.get("ARGON2_PARALLELISM", 1)),
+    )
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("--max-seconds")))
+    signal.alarm(int(args.max_seconds))
+    asyncio.run(Run(args).main())
+
+
+if __name__ == "__main__":
+    main()
