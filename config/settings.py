@@ -162,6 +162,7 @@ MAILS_PER_ADDRESS_PER_DAY = env.int("MAILS_PER_ADDRESS_PER_DAY", default=5)
 # account and hour instead) neither count toward nor are refused by the per-address cap.
 MAIL_CAP_EXEMPT_KINDS = env.list("MAIL_CAP_EXEMPT_KINDS", default=["login_otp"])
 IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR = env.int("IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR", default=300)
+FLOW_STARTS_PER_IP_PER_HOUR = env.int("FLOW_STARTS_PER_IP_PER_HOUR", default=300)
 IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = env.int(
     "IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR", default=10
 )

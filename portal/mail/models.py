@@ -17,6 +17,7 @@ class OutboundMail(models.Model):
         # Written so that every path of a request does the same work, but never sent:
         SUPPRESSED = "suppressed", _("送信なし（該当なし）")
         CAPPED = "capped", _("送信なし（上限超過）")
+        SUPERSEDED = "superseded", _("送信なし（新しいメールに置換）")
 
     created_at = models.DateTimeField(_("作成日時"), default=now)
     to = models.CharField(_("宛先"), max_length=254, db_index=True)

@@ -144,34 +144,46 @@ def _message(mail: OutboundMail) -> EmailMessage:
     )
 
 
+def _renew_lease(mail: OutboundMail) -> bool:
+    """Extends this worker's lease on a mail just before sending it. False when the lease ran
+    out and another worker took the mail over (or it was superseded): then it is not sent."""
+    lease_until = clock.now() + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+    renewed = OutboundMail.objects.filter(
+        pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
+    ).update(lease_until=lease_until)
+    if renewed:
+        mail.lease_until = lease_until
+    return bool(renewed)
+
+
 def _record(mail: OutboundMail, *, ok: bool, error: str = "") -> None:
+    """Records one attempt and its outcome, only while this worker still holds the lease."""
     now = clock.now()
     with transaction.atomic():
         MailAttempt.objects.create(mail=mail, attempted_at=now, ok=ok, error=error[:500])
         if ok:
-            mail.status = OutboundMail.Status.SENT
-            mail.sent_at = now
-            mail.lease_until = None
-            mail.last_error = ""
+            changes = {"status": OutboundMail.Status.SENT, "sent_at": now, "last_error": ""}
         elif mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
-            mail.status = OutboundMail.Status.FAILED
-            mail.lease_until = None
-            mail.last_error = error[:500]
+            changes = {"status": OutboundMail.Status.FAILED, "last_error": error[:500]}
         else:
             delay = settings.MAIL_RETRY_BASE_SECONDS * 2 ** (mail.attempts - 1)
-            mail.status = OutboundMail.Status.QUEUED
-            mail.next_attempt_at = now + dt.timedelta(seconds=min(delay, 3600))
-            mail.lease_until = None
-            mail.last_error = error[:500]
-        mail.save(
-            update_fields=["status", "sent_at", "lease_until", "last_error", "next_attempt_at"]
-        )
+            changes = {
+                "status": OutboundMail.Status.QUEUED,
+                "next_attempt_at": now + dt.timedelta(seconds=min(delay, 3600)),
+                "last_error": error[:500],
+            }
+        OutboundMail.objects.filter(
+            pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
+        ).update(lease_until=None, **changes)
+        for name, value in changes.items():
+            setattr(mail, name, value)
 
 
 def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> DeliveryReport:
-    """Delivers one batch of due mails over one SMTP connection. Delivery is at-least-once:
-    a crash after the SMTP server accepted a mail but before its row was marked sent sends it
-    again when the lease runs out."""
+    """Delivers one batch of due mails over one SMTP connection. Each mail's lease is renewed
+    just before it is sent, so a slow batch never races another worker for the same mail.
+    Delivery is at-least-once: a crash after the SMTP server accepted a mail but before its
+    row was marked sent sends it again when the lease runs out."""
     report = DeliveryReport()
     mails = _claim(batch_size)
     if not mails:
@@ -185,9 +197,11 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
         for mail in mails:
             if should_stop():
                 # Give the lease back so another worker takes it at once.
-                OutboundMail.objects.filter(pk=mail.pk).update(
-                    status=OutboundMail.Status.QUEUED, lease_until=None
-                )
+                OutboundMail.objects.filter(
+                    pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
+                ).update(status=OutboundMail.Status.QUEUED, lease_until=None)
+                continue
+            if not _renew_lease(mail):
                 continue
             try:
                 # Opens the connection when it is closed (first mail, or after a failure).

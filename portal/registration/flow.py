@@ -34,6 +34,7 @@ class EndReason(StrEnum):
     EXPIRED = "expired"
     SUPERSEDED = "superseded"  # the job seeker completed another flow
     EMAIL_CHANGED = "email_changed"
+    ACCOUNT_CONFLICT = "account_conflict"  # the address belongs to an account it cannot take
 
 
 ALLOWED = {

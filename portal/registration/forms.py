@@ -72,7 +72,7 @@ class IdentityForm(PortalForm):
 
     def _part(self, name: str, low: int, high: int, label: str) -> int | None:
         text = normalize_input(self.cleaned_data.get(name))
-        if not text.isdigit() or not text.isascii():
+        if not text.isdigit() or not text.isascii() or len(text) > 4:
             self.add_error(name, _("%(label)sは半角数字で入力してください。") % {"label": label})
             return None
         value = int(text)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
@@ -148,18 +149,50 @@ class IdentityRefused(enum.Enum):
     RESEND_LIMIT = "resend_limit"
 
 
+def _resend_refusal(
+    flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True
+) -> IdentityRefused | None:
+    if flow.resends >= settings.FLOW_MAX_RESENDS:
+        return IdentityRefused.RESEND_LIMIT
+    wait = dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
+    if cooldown and flow.key_requested_at and now < flow.key_requested_at + wait:
+        return IdentityRefused.TOO_SOON
+    return None
+
+
+def _supersede_key_mail(flow: RegistrationFlow) -> None:
+    """A new key makes the previous key mail pointless: if it is still in the outbox (SMTP
+    down), it is never sent. The same statement runs for every flow."""
+    OutboundMail.objects.filter(pk=flow.key_mail_id, status=OutboundMail.Status.QUEUED).update(
+        status=OutboundMail.Status.SUPERSEDED
+    )
+
+
 def flow_submit_identity(
     flow: RegistrationFlow, *, email: str, birth_date: dt.date, ip: str | None = None
-) -> RegistrationFlow:
-    """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2)."""
+) -> IdentityRefused | None:
+    """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
+
+    Only a flow at ② takes it: a repeat (double click, a second tab) leaves the first answer
+    standing. A flow that comes back to ② to change the address has had a key already, so
+    this one counts as a resend, with the resend's cool-down and cap."""
     address = normalize_email(email)
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
-        check_transition(flow.stage, Stage.KEY_SENT)
+        if flow.stage != Stage.TERMS_AGREED:
+            return None
+        resends = flow.resends
+        if flow.key_requested_at is not None:
+            # A corrected address may be sent at once; the same address again waits.
+            refused = _resend_refusal(flow, now, cooldown=address == flow.email)
+            if refused:
+                return refused
+            resends += 1
         jobseeker = JobSeeker.objects.filter(email__lower=address).first()
         kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
         flow.email = address
+        _supersede_key_mail(flow)
         digest, mail = _issue_key(flow, kind=kind, deliver=deliver, with_key=with_key)
         _move(
             flow,
@@ -170,6 +203,7 @@ def flow_submit_identity(
             key_requested_at=now,
             mail_kind=kind,
             mail_deliver=deliver,
+            resends=resends,
         )
         audit_event_record(
             f"{flow.purpose}.identity_submitted",
@@ -178,7 +212,7 @@ def flow_submit_identity(
             ip=ip,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
-    return flow
+    return None
 
 
 def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> IdentityRefused | None:
@@ -188,11 +222,10 @@ def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> Identit
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         check_transition(flow.stage, Stage.KEY_SENT)
-        if flow.resends >= settings.FLOW_MAX_RESENDS:
-            return IdentityRefused.RESEND_LIMIT
-        cooldown = dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
-        if flow.key_requested_at and now < flow.key_requested_at + cooldown:
-            return IdentityRefused.TOO_SOON
+        refused = _resend_refusal(flow, now)
+        if refused:
+            return refused
+        _supersede_key_mail(flow)
         # The same answer as ② gave, with a new key: a real flow gets a new working key, any
         # other flow the same notice (or the same suppressed row) again.
         digest, mail = _issue_key(
@@ -260,26 +293,31 @@ class CompletionResult:
 
 
 def key_delivered_at(flow: RegistrationFlow) -> dt.datetime | None:
-    """When the key's 50 minutes started: its mail's hand-over to SMTP. A flow whose mail was
-    never to be sent (no match, or over the cap) runs from the request, so it expires like a
-    real one; a key still in the outbox has not started."""
-    mail = flow.key_mail
-    if mail is None:
-        return None
-    if mail.status in (OutboundMail.Status.SUPPRESSED, OutboundMail.Status.CAPPED):
-        return flow.key_requested_at
-    return mail.sent_at
+    """When the key's 50 minutes started: its mail's hand-over to SMTP (None while unsent)."""
+    return flow.key_mail.sent_at if flow.key_mail is not None else None
 
 
 def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, ip):
+    """Sets the password; returns the account, or None when the address belongs to an account
+    this job seeker cannot take (a staff account, or another job seeker's)."""
     User = get_user_model()
     if flow.purpose == Purpose.REGISTER:
-        user = User.objects.create(email=jobseeker.email, password=password_hash)
+        user = User.objects.select_for_update().filter(email=jobseeker.email.lower()).first()
+        if user is None:
+            user = User.objects.create(email=jobseeker.email.lower(), password=password_hash)
+        elif user.is_staff or JobSeeker.objects.filter(user=user).exclude(pk=jobseeker.pk).exists():
+            return None
+        else:
+            # An account left behind by an earlier registration of this person (deleted from
+            # the register and registered again): it is theirs to take over.
+            user.password = password_hash
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
         jobseeker.user = user
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
         jobseeker.save(update_fields=["user", "status", "updated_at"])
-        return user, "registration_completed"
+        return user
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
     user.save(update_fields=["password"])
@@ -294,20 +332,68 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     login_lock_clear(user, ip=ip, reason="password_reset")
     trusted_browser_revoke_all(user, ip=ip, reason="password_reset")
     user_sessions_end(user)
-    return user, "reset_completed"
+    return user
 
 
+def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool]:
+    """(the key is this flow's current key and its mail went out, that key's time is over).
+
+    A key whose mail was capped or suppressed never works: nobody was sent it."""
+    mail = flow.key_mail
+    delivered_at = key_delivered_at(flow)
+    matches = key_matches(flow.key_hash, flow.purpose, flow.pk, key)  # computed for every flow
+    usable = (
+        matches
+        and flow.jobseeker_id is not None
+        and delivered_at is not None
+        and mail.status == OutboundMail.Status.SENT
+    )
+    lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
+    return usable, usable and now > delivered_at + lifetime
+
+
+def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult:
+    wrong = flow.wrong_keys + 1
+    if wrong >= settings.FLOW_MAX_WRONG_KEYS:
+        _move(
+            flow,
+            Stage.ENDED,
+            wrong_keys=wrong,
+            ended_reason=EndReason.TOO_MANY_WRONG_KEYS,
+            key_hash=None,
+        )
+        audit_event_record(
+            f"{flow.purpose}.too_many_wrong_keys",
+            target_type="flow",
+            target_id=flow.reference,
+            ip=ip,
+        )
+        return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
+    _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
+    return CompletionResult(
+        Outcome.WRONG_KEY, flow, attempts_left=settings.FLOW_MAX_WRONG_KEYS - wrong
+    )
+
+
+@sensitive_variables("key", "password", "password_hash")
 def flow_complete(
     flow_id: int, *, key: str, password: str, ip: str | None = None
 ) -> CompletionResult:
     """③ → ④: checks the key against this browser's flow and sets the password.
 
-    Everything is re-checked under the flow's row lock, so two tabs or two servers sending the
-    same key get exactly one success."""
-    # Hashing is slow on purpose; do it before taking locks, and for every flow alike.
-    password_hash = make_password(password)
+    Everything is re-checked under row locks (the job seeker's, then the flow's: the same
+    order everywhere, so two completions never deadlock), so two tabs or two servers sending
+    the same key get exactly one success. An expired key is told apart from a wrong one only
+    when it is the right key, so the answer never depends on whether a mail was due."""
     now = clock.now()
+    peek = RegistrationFlow.objects.select_related("key_mail").get(pk=flow_id)
+    usable, expired = _key_state(peek, key, now)
+    # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
+    password_hash = make_password(password) if usable and not expired else None
     with transaction.atomic():
+        jobseeker = None
+        if peek.jobseeker_id is not None:
+            jobseeker = JobSeeker.objects.select_for_update().get(pk=peek.jobseeker_id)
         flow = (
             RegistrationFlow.objects.select_for_update(of=("self",))
             .select_related("key_mail")
@@ -322,43 +408,35 @@ def flow_complete(
         if now > flow.expires_at:
             _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
             return CompletionResult(Outcome.FLOW_ENDED, flow)
-        delivered_at = key_delivered_at(flow)
-        lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
-        right = key_matches(flow.key_hash, flow.purpose, flow.pk, key) and delivered_at is not None
-        if delivered_at is not None and now > delivered_at + lifetime:
+        usable, expired = _key_state(flow, key, now)
+        if usable and expired:
             return CompletionResult(Outcome.KEY_EXPIRED, flow)
-        if not right or flow.jobseeker_id is None:
-            wrong = flow.wrong_keys + 1
-            if wrong >= settings.FLOW_MAX_WRONG_KEYS:
-                _move(
-                    flow,
-                    Stage.ENDED,
-                    wrong_keys=wrong,
-                    ended_reason=EndReason.TOO_MANY_WRONG_KEYS,
-                    key_hash=None,
-                )
-                audit_event_record(
-                    f"{flow.purpose}.too_many_wrong_keys",
-                    target_type="flow",
-                    target_id=flow.reference,
-                    ip=ip,
-                )
-                return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
-            _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
-            return CompletionResult(
-                Outcome.WRONG_KEY, flow, attempts_left=settings.FLOW_MAX_WRONG_KEYS - wrong
-            )
-        jobseeker = JobSeeker.objects.select_for_update().get(pk=flow.jobseeker_id)
-        if jobseeker.status != _STATUS_GETTING_KEY[Purpose(flow.purpose)]:
-            # The account changed since the key was sent (opened in another flow, suspended).
+        if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
+            return _count_wrong_key(flow, ip)
+        if (
+            jobseeker.status != _STATUS_GETTING_KEY[Purpose(flow.purpose)]
+            or jobseeker.email.lower() != flow.email
+        ):
+            # The register changed since the key was sent: the account was opened in another
+            # flow or suspended, or the counter corrected the address the key was mailed to.
             _move(flow, Stage.ENDED, ended_reason=EndReason.SUPERSEDED, key_hash=None)
             return CompletionResult(Outcome.FLOW_ENDED, flow)
-        user, notice = _apply_password(flow, jobseeker, password_hash, ip)
+        user = _apply_password(flow, jobseeker, password_hash or make_password(password), ip)
+        if user is None:
+            _move(flow, Stage.ENDED, ended_reason=EndReason.ACCOUNT_CONFLICT, key_hash=None)
+            audit_event_record(
+                f"{flow.purpose}.account_conflict",
+                target_type="jobseeker",
+                target_id=jobseeker.number,
+                ip=ip,
+                detail={"flow": flow.reference},
+            )
+            return CompletionResult(Outcome.FLOW_ENDED, flow)
         _move(flow, Stage.COMPLETED, completed_at=now, key_hash=None)
         flow_end_for_jobseeker(jobseeker, EndReason.SUPERSEDED, except_flow_id=flow.pk)
         mail_queue(
             to=jobseeker.email,
-            kind=notice,
+            kind=f"{'registration' if flow.purpose == Purpose.REGISTER else 'reset'}_completed",
             context={"name": jobseeker.name, "number": jobseeker.number},
         )
         audit_event_record(

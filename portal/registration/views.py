@@ -9,12 +9,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.client_ip import client_ip
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.registration import services
-from portal.registration.flow import SCREEN_FOR_STAGE, EndReason, Purpose, Stage
+from portal.registration.flow import (
+    SCREEN_FOR_STAGE,
+    EndReason,
+    Purpose,
+    Stage,
+    TransitionError,
+)
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
 from portal.registration.terms import DOCUMENTS, terms_load
 
@@ -28,6 +35,10 @@ _ENDED_MESSAGES = {
     ),
     EndReason.SUPERSEDED: _lazy(
         "この手続きは、別の画面で登録が完了したため終了しました。ログイン画面からログインしてください。"
+    ),
+    EndReason.ACCOUNT_CONFLICT: _lazy(
+        "このメールアドレスではマイページを開設できません。"
+        "求職申込みをしたハローワークの窓口にお問い合わせください。"
     ),
     EndReason.EMAIL_CHANGED: _lazy(
         "窓口でメールアドレスが変更されたため、この手続きは終了しました。"
@@ -114,6 +125,19 @@ def terms(request):
                     _("利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"),
                 )
                 return redirect("registration:terms")
+            if rate_limit_exceeded(
+                "flow-start-ip",
+                client_ip(request),
+                limit=settings.FLOW_STARTS_PER_IP_PER_HOUR,
+                window_seconds=3600,
+            ):
+                messages.error(
+                    request,
+                    _(
+                        "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
+                    ),
+                )
+                return redirect("registration:terms")
             flow = services.flow_start(Purpose.REGISTER, **current, ip=client_ip(request))
             request.session[_session_key(Purpose.REGISTER)] = flow.pk
             return redirect("registration:identity")
@@ -142,8 +166,26 @@ def _identity_rate_limited(request, email: str) -> bool:
     return ip_over or address_over
 
 
+_RESEND_REFUSED = {
+    services.IdentityRefused.TOO_SOON: _lazy(
+        "認証キーの再送信は、前回の送信から%(s)d秒たってから行ってください。"
+    ),
+    services.IdentityRefused.RESEND_LIMIT: _lazy(
+        "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
+        "メールアドレスを確認し、はじめからやり直してください。"
+    ),
+}
+
+
+def _resend_refused_message(refused) -> str:
+    return _RESEND_REFUSED[refused] % {
+        "s": settings.FLOW_RESEND_COOLDOWN_SECONDS,
+        "n": settings.FLOW_MAX_RESENDS,
+    }
+
+
 def _identity_submit(request, form, flow) -> bool:
-    """Submits ② unless a rate limit says no (then the form carries the message).
+    """Submits ② unless a limit says no (then the form carries the message).
 
     `flow` may be a callable that starts the flow, so that a refused request starts none."""
     if _identity_rate_limited(request, form.cleaned_data["email"]):
@@ -154,12 +196,15 @@ def _identity_submit(request, form, flow) -> bool:
             ),
         )
         return False
-    services.flow_submit_identity(
+    refused = services.flow_submit_identity(
         flow() if callable(flow) else flow,
         email=form.cleaned_data["email"],
         birth_date=form.cleaned_data["birth_date"],
         ip=client_ip(request),
     )
+    if refused:
+        form.add_error(None, _resend_refused_message(refused))
+        return False
     return True
 
 
@@ -242,6 +287,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
     )
 
 
+@sensitive_post_parameters("password1", "password2", "key")
 @require_http_methods(["GET", "POST"])
 def password(request):
     """③ パスワード登録"""
@@ -259,22 +305,12 @@ def _resend(request, purpose: Purpose, screen: str):
     flow, elsewhere = _resume(request, purpose, screen)
     if elsewhere:
         return elsewhere
-    refused = services.flow_resend_key(flow, ip=client_ip(request))
-    if refused == services.IdentityRefused.TOO_SOON:
-        messages.error(
-            request,
-            _("認証キーの再送信は、前回の送信から%(s)d秒たってから行ってください。")
-            % {"s": settings.FLOW_RESEND_COOLDOWN_SECONDS},
-        )
-    elif refused == services.IdentityRefused.RESEND_LIMIT:
-        messages.error(
-            request,
-            _(
-                "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
-                "メールアドレスを確認し、はじめからやり直してください。"
-            )
-            % {"n": settings.FLOW_MAX_RESENDS},
-        )
+    try:
+        refused = services.flow_resend_key(flow, ip=client_ip(request))
+    except TransitionError:  # another tab completed or ended the flow meanwhile
+        return _resume(request, purpose, screen)[1] or redirect(screen)
+    if refused:
+        messages.error(request, _resend_refused_message(refused))
     else:
         messages.success(
             request,
@@ -295,7 +331,10 @@ def _change_address(request, purpose: Purpose, screen: str, back_to: str):
     flow, elsewhere = _resume(request, purpose, screen)
     if elsewhere:
         return elsewhere
-    services.flow_change_address(flow)
+    try:
+        services.flow_change_address(flow)
+    except TransitionError:  # another tab completed or ended the flow meanwhile
+        return _resume(request, purpose, screen)[1] or redirect(screen)
     return redirect(back_to)
 
 
@@ -343,6 +382,7 @@ def reset_start(request):
     )
 
 
+@sensitive_post_parameters("password1", "password2", "key")
 @require_http_methods(["GET", "POST"])
 def reset_password(request):
     return _password(

@@ -81,3 +81,40 @@ def test_concurrent_service_calls_give_exactly_one_completed(make_jobseeker, smt
     for thread in threads:
         thread.join()
     assert sorted(r.value for r in results) == sorted(["completed"] + ["already_completed"] * 3)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks across connections need PostgreSQL"
+)
+@pytest.mark.parametrize("round_", range(4))
+def test_two_browsers_completing_for_one_job_seeker_never_deadlock(
+    make_jobseeker, smtp_server, round_
+):
+    email = f"both{round_}@example.jp"
+    make_jobseeker(email=email)
+    first, second = Journey(), Journey()
+    first.start(email)
+    second.start(email)
+    deliver_mail()
+    keys = [key_from(m) for m in smtp_server.to(email)]
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def finish(journey, key):
+        barrier.wait()
+        try:
+            statuses.append(journey.complete(key).status_code)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=finish, args=(first, keys[0])),
+        threading.Thread(target=finish, args=(second, keys[1])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302, 302]  # one lands on ④, the other on ① with a message; no 500
+    assert AuditEvent.objects.filter(action="register.completed").count() == 1
