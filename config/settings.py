@@ -256,6 +256,9 @@ LOGGING = {
 # --- Login, one-time password and My Page (accounts) ---
 # Lockout counters are in the database; the admin login shares them through this backend.
 AUTHENTICATION_BACKENDS = ["portal.accounts.backends.LockoutModelBackend"]
+# Login attempts per client IP and hour, whatever the ID (password spraying); generous, as an
+# office's counter terminals share one address.
+LOGIN_ATTEMPTS_PER_IP_PER_HOUR = env.int("LOGIN_ATTEMPTS_PER_IP_PER_HOUR", default=300)
 LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=24 * 60)
 LOGIN_HISTORY_SIZE = env.int("LOGIN_HISTORY_SIZE", default=20)
 # The one-time password mailed after ID + password (on by default).

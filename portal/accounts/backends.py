@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied
 
 from portal.accounts.models import LoginEvent
 from portal.accounts.services import (
-    _password_matches,
+    PasswordAttempt,
     _throttle_reset,
     login_event_record,
-    login_failure_record,
     login_key,
-    login_lock_status,
+    login_password_attempt,
     request_user_agent,
 )
 from portal.core.client_ip import client_ip
@@ -33,18 +32,12 @@ class LockoutModelBackend(ModelBackend):
         user_agent = request_user_agent(request) if request is not None else ""
         user = user_model.objects.filter(email=normalize_email(username)).first()
         channel = LoginEvent.Channel.STAFF
-        if login_lock_status(username, ip).locked:
-            login_event_record(
-                LoginEvent.Outcome.LOCKED,
-                key=login_key(username),
-                user=user,
-                ip=ip,
-                user_agent=user_agent,
-                channel=channel,
-            )
+        attempt, _lock = login_password_attempt(
+            username, password, user=user, ip=ip, user_agent=user_agent, channel=channel
+        )
+        if attempt == PasswordAttempt.LOCKED:
             raise PermissionDenied  # stops authenticate() at once
-        if not _password_matches(user, password):
-            login_failure_record(username, ip=ip, user=user, user_agent=user_agent, channel=channel)
+        if attempt == PasswordAttempt.WRONG:
             return None
         if not self.user_can_authenticate(user):
             return None

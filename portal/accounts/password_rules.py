@@ -37,7 +37,9 @@ class AsciiCompositionValidator:
         if length < settings.PASSWORD_MIN_LENGTH or length > settings.PASSWORD_MAX_LENGTH:
             errors.append(
                 ValidationError(
-                    _("パスワードは%(min)d文字以上%(max)d文字以内で入力してください（現在%(n)d文字）。")
+                    _(
+                        "パスワードは%(min)d文字以上%(max)d文字以内で入力してください（現在%(n)d文字）。"
+                    )
                     % {
                         "min": settings.PASSWORD_MIN_LENGTH,
                         "max": settings.PASSWORD_MAX_LENGTH,
@@ -59,7 +61,9 @@ class AsciiCompositionValidator:
                     code="password_no_letter",
                 )
             )
-        if settings.PASSWORD_REQUIRE_SYMBOL and not re.search(r"[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]", password):
+        if settings.PASSWORD_REQUIRE_SYMBOL and not re.search(
+            r"[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]", password
+        ):
             errors.append(
                 ValidationError(
                     _("半角記号（!、#、$ など）を1文字以上含めてください。"),

@@ -37,6 +37,7 @@ from portal.accounts.models import (
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
+from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
@@ -114,9 +115,10 @@ def login_event_record(
     )
 
 
-def _failure_count(key: str, ip: str) -> LockStatus:
+def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     """Adds one failure to the (ID, IP) counter and to the ID's account-wide counter; a counter
-    reaching its threshold locks for settings.LOGIN_LOCK_MINUTES."""
+    reaching its threshold locks for settings.LOGIN_LOCK_MINUTES. Returns the lock in force
+    afterwards and whether one was already in force before (then nothing was counted)."""
     now = clock.now()
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     lock_for = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
@@ -124,9 +126,9 @@ def _failure_count(key: str, ip: str) -> LockStatus:
         (LoginThrottle.Scope.ACCOUNT_AND_IP, ip, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
         (LoginThrottle.Scope.ACCOUNT, "", settings.LOGIN_FAILURES_PER_ACCOUNT),
     )
-    until = None
     with transaction.atomic():
         # Always the same order (pair, then account), so concurrent failures cannot deadlock.
+        rows = []
         for scope, row_ip, threshold in counters:
             row, _created = LoginThrottle.objects.select_for_update().get_or_create(
                 login_key=key, scope=scope, ip=row_ip
@@ -135,19 +137,48 @@ def _failure_count(key: str, ip: str) -> LockStatus:
                 row.failures, row.locked_until = 0, None  # a lock that ran out starts afresh
             elif row.last_failure_at is not None and row.last_failure_at < window_start:
                 row.failures = 0  # old failures are forgotten
-            if row.locked_until is None:
+            rows.append((row, threshold))
+        # An attempt on a locked ID checks no password, so it counts nowhere.
+        already_locked = any(row.locked_until is not None for row, _ in rows)
+        for row, threshold in rows:
+            if not already_locked:
                 row.failures += 1
+                row.last_failure_at = now
                 if row.failures >= threshold:
                     row.locked_until = now + lock_for
-            row.last_failure_at = now
             row.save()
-            if row.locked_until is not None and (until is None or row.locked_until > until):
-                until = row.locked_until
+        locks = [row.locked_until for row, _ in rows if row.locked_until is not None]
+        until = max(locks) if locks else None
         # Forget counters nobody has touched for a window, unless they hold a lock.
         LoginThrottle.objects.filter(last_failure_at__lt=window_start).filter(
             Q(locked_until__isnull=True) | Q(locked_until__lte=now)
         ).delete()
-    return LockStatus(until)
+    return LockStatus(until), already_locked
+
+
+def _failure_refund(key: str, ip: str) -> None:
+    """Takes back an attempt counted up front that turned out right (see
+    login_password_attempt); a lock that attempt caused is lifted with it."""
+    thresholds = {
+        LoginThrottle.Scope.ACCOUNT_AND_IP: settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+        LoginThrottle.Scope.ACCOUNT: settings.LOGIN_FAILURES_PER_ACCOUNT,
+    }
+    with transaction.atomic():
+        for scope, row_ip in (
+            (LoginThrottle.Scope.ACCOUNT_AND_IP, ip),
+            (LoginThrottle.Scope.ACCOUNT, ""),
+        ):
+            row = (
+                LoginThrottle.objects.select_for_update()
+                .filter(login_key=key, scope=scope, ip=row_ip)
+                .first()
+            )
+            if row is None:
+                continue
+            row.failures = max(0, row.failures - 1)
+            if row.locked_until is not None and row.failures < thresholds[scope]:
+                row.locked_until = None
+            row.save(update_fields=["failures", "locked_until"])
 
 
 def login_failure_record(
@@ -163,7 +194,7 @@ def login_failure_record(
     it caused, if any."""
     key = login_key(login_id)
     with transaction.atomic():
-        status = _failure_count(key, ip or "")
+        status, _already = _failure_count(key, ip or "")
         login_event_record(
             outcome, key=key, user=user, ip=ip, user_agent=user_agent, channel=channel
         )
@@ -226,7 +257,67 @@ def _password_matches(user, password: str) -> bool:
     if user is None or not user.has_usable_password():
         _password_check_dummy(password)
         return False
+    if get_hasher().must_update(user.password):
+        # A hash made with older, cheaper parameters would answer faster than the dummy and
+        # tell the account apart: spend the dummy's cost as well (the hash is upgraded on the
+        # next successful login).
+        _password_check_dummy(password)
     return user.check_password(password)
+
+
+class PasswordAttempt(StrEnum):
+    LOCKED = "locked"
+    WRONG = "wrong"
+    RIGHT = "right"
+
+
+def login_password_attempt(
+    login_id: str,
+    password: str,
+    *,
+    user,
+    ip: str | None,
+    user_agent: str = "",
+    channel: str = LoginEvent.Channel.MYPAGE,
+    allowed=lambda user: True,
+) -> tuple[PasswordAttempt, LockStatus]:
+    """One password attempt for an ID (existing or not). The attempt is counted before the
+    password is checked and taken back when it is right, so parallel guesses can never run
+    more checks than the lockout threshold allows. A locked ID costs no check at all."""
+    key = login_key(login_id)
+    lock, already_locked = _failure_count(key, ip or "")
+    if already_locked:
+        _locked_event_record(key, lock, user=user, ip=ip, user_agent=user_agent, channel=channel)
+        return PasswordAttempt.LOCKED, lock
+    if _password_matches(user, password) and allowed(user):
+        _failure_refund(key, ip or "")
+        return PasswordAttempt.RIGHT, LockStatus()
+    login_event_record(
+        LoginEvent.Outcome.PASSWORD_FAILURE,
+        key=key,
+        user=user,
+        ip=ip,
+        user_agent=user_agent,
+        channel=channel,
+    )
+    return PasswordAttempt.WRONG, lock
+
+
+def _locked_event_record(key, lock: LockStatus, *, user, ip, user_agent, channel) -> None:
+    """One "locked" event per ID, IP and lock: attempts on a locked ID cannot push the owner's
+    real logins out of the login history."""
+    since = lock.locked_until - dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    if not LoginEvent.objects.filter(
+        login_key=key, ip=_ip_or_none(ip), outcome=LoginEvent.Outcome.LOCKED, created_at__gte=since
+    ).exists():
+        login_event_record(
+            LoginEvent.Outcome.LOCKED,
+            key=key,
+            user=user,
+            ip=ip,
+            user_agent=user_agent,
+            channel=channel,
+        )
 
 
 def _user_for_login(login_id: str):
@@ -264,6 +355,7 @@ class LoginStatus(StrEnum):
     FAILED = "failed"
     LOCKED = "locked"
     OTP_UNAVAILABLE = "otp_unavailable"
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass
@@ -284,16 +376,15 @@ def login_credentials_check(
 ) -> LoginResult:
     """The first login step: ID and password. Unknown, pending and suspended IDs get the same
     answer and the same single password-hash check as a wrong password."""
-    key = login_key(login_id)
+    if rate_limit_exceeded(
+        "login-ip", ip or "", limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR, window_seconds=3600
+    ):
+        return LoginResult(LoginStatus.RATE_LIMITED)
     user = _user_for_login(login_id)
-    lock = _lock_status_for_key(key, ip or "")
-    if lock.locked:
-        login_event_record(
-            LoginEvent.Outcome.LOCKED, key=key, user=user, ip=ip, user_agent=user_agent
-        )
-        return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
-    if not _password_matches(user, password) or not mypage_allowed(user):
-        lock = login_failure_record(login_id, ip=ip, user=user, user_agent=user_agent)
+    attempt, lock = login_password_attempt(
+        login_id, password, user=user, ip=ip, user_agent=user_agent, allowed=mypage_allowed
+    )
+    if attempt != PasswordAttempt.RIGHT:
         if lock.locked:
             return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
         return LoginResult(LoginStatus.FAILED)
@@ -874,3 +965,13 @@ def mails_recent_list(email: str, *, limit: int = 10):
             :limit
         ]
     )
+
+
+def account_after_password_reset(user, *, ip: str | None = None) -> None:
+    """A reset by mailed key proves the owner: it lifts a login lock, drops the browsers that
+    skipped the one-time password, ends every session and every one-time-password step begun
+    with the old password."""
+    login_lock_clear(user, ip=ip, reason="password_reset")
+    trusted_browser_revoke_all(user, ip=ip, reason="password_reset")
+    user_sessions_end(user)
+    _login_challenges_end_all(user, "password_reset")

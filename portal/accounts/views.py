@@ -101,6 +101,14 @@ def login_view(request):
             return redirect("accounts:otp")
         if result.status == LoginStatus.LOCKED:
             form.add_error(None, lock_message(result.locked_until))
+        elif result.status == LoginStatus.RATE_LIMITED:
+            form.add_error(
+                None,
+                _(
+                    "短時間に多くのログインがありました。しばらく時間をおいてから、"
+                    "もう一度お試しください。"
+                ),
+            )
         elif result.status == LoginStatus.OTP_UNAVAILABLE:
             form.add_error(None, _otp_cap_message())
         else:
@@ -133,6 +141,7 @@ def _pending_challenge(request):
 
 
 @never_cache
+@sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
 def otp_view(request):
     pending, challenge = _pending_challenge(request)

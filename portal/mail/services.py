@@ -35,12 +35,19 @@ def mail_render(kind: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
-def mail_recent_count(address: str, *, now: dt.datetime | None = None) -> int:
+def mail_recent_count(address: str, *, with_secret: bool, now: dt.datetime | None = None) -> int:
     """Mails addressed to `address` in the last 24 hours, sent or not: the per-address cap
-    counts what was asked for, so it answers the same for addresses that exist and that don't."""
+    counts what was asked for, so it answers the same for addresses that exist and that don't.
+
+    Mails that carry a key and notices without one have a budget each, so a stranger who
+    sends notices (a wrong birth date) cannot use up the owner's key mails for the day."""
     since = (now or clock.now()) - dt.timedelta(hours=24)
     return (
-        OutboundMail.objects.filter(to=normalize_email(address), created_at__gte=since)
+        OutboundMail.objects.filter(
+            to=normalize_email(address),
+            created_at__gte=since,
+            secret_sealed__isnull=not with_secret,
+        )
         .exclude(kind__in=settings.MAIL_CAP_EXEMPT_KINDS)
         .count()
     )
@@ -75,7 +82,8 @@ def mail_queue(
         raise ValueError("a secret must never be in a mail's subject")
     capped = (
         kind not in settings.MAIL_CAP_EXEMPT_KINDS
-        and mail_recent_count(address, now=now) >= settings.MAILS_PER_ADDRESS_PER_DAY
+        and mail_recent_count(address, with_secret=secret is not None, now=now)
+        >= settings.MAILS_PER_ADDRESS_PER_DAY
     )
     if capped:
         status = OutboundMail.Status.CAPPED

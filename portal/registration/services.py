@@ -321,17 +321,9 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
     user.save(update_fields=["password"])
-    # A reset by mailed key proves the owner: it lifts a login lock, drops the browsers that
-    # skipped the one-time password and ends every session opened with the old password.
-    from portal.accounts.services import (
-        login_lock_clear,
-        trusted_browser_revoke_all,
-        user_sessions_end,
-    )
+    from portal.accounts.services import account_after_password_reset
 
-    login_lock_clear(user, ip=ip, reason="password_reset")
-    trusted_browser_revoke_all(user, ip=ip, reason="password_reset")
-    user_sessions_end(user)
+    account_after_password_reset(user, ip=ip)
     return user
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -111,6 +112,7 @@ def terms_document(request, name):
     return render(request, "registration/terms_document.html", {"document": terms_load(name)})
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def terms(request):
     """① 求職者マイページ利用規約確認. Always starts a new flow: this is the way to start over."""
@@ -221,6 +223,7 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def identity(request):
     """② メールアドレスの入力（パスワード登録申込）"""
@@ -287,6 +290,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
     )
 
 
+@never_cache
 @sensitive_post_parameters("password1", "password2", "key")
 @require_http_methods(["GET", "POST"])
 def password(request):
@@ -322,6 +326,7 @@ def _resend(request, purpose: Purpose, screen: str):
     return redirect(screen)
 
 
+@never_cache
 @require_POST
 def resend(request):
     return _resend(request, Purpose.REGISTER, "registration:password")
@@ -338,6 +343,7 @@ def _change_address(request, purpose: Purpose, screen: str, back_to: str):
     return redirect(back_to)
 
 
+@never_cache
 @require_POST
 def change_address(request):
     return _change_address(
@@ -345,6 +351,7 @@ def change_address(request):
     )
 
 
+@never_cache
 @require_GET
 def done(request):
     """④ パスワード登録完了"""
@@ -357,6 +364,7 @@ def done(request):
 # --- パスワード再設定 (forgotten password): the same machinery, for opened accounts ---------
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def reset_start(request):
     session_key = _session_key(Purpose.RESET)
@@ -382,6 +390,7 @@ def reset_start(request):
     )
 
 
+@never_cache
 @sensitive_post_parameters("password1", "password2", "key")
 @require_http_methods(["GET", "POST"])
 def reset_password(request):
@@ -398,11 +407,13 @@ def reset_password(request):
     )
 
 
+@never_cache
 @require_POST
 def reset_resend(request):
     return _resend(request, Purpose.RESET, "registration:reset_password")
 
 
+@never_cache
 @require_POST
 def reset_change_address(request):
     return _change_address(
@@ -410,6 +421,7 @@ def reset_change_address(request):
     )
 
 
+@never_cache
 @require_GET
 def reset_done(request):
     flow, elsewhere = _resume(request, Purpose.RESET, "registration:reset_done")
