@@ -81,7 +81,9 @@ def test_a_reset_ends_a_one_time_password_step_begun_with_the_old_password(
         {"email": account.email, "birth_year": "1990", "birth_month": "4", "birth_day": "1"},
     )
     deliver_mail()
-    key = key_from([m for m in smtp_server.to(account.email) if "認証キー：" in m.get_content()][0])
+    key = key_from(
+        next(m for m in smtp_server.to(account.email) if "認証キー：" in m.get_content())
+    )
     new = "Kaede#2027xyz"
     owner.post(
         reverse("registration:reset_password"),

@@ -25,7 +25,9 @@ class Command(BaseCommand):
             "office": options["office"],
         }
         try:
-            jobseeker = jobseeker_register(raw, actor_label="manage.py add_jobseeker", source="command")
+            jobseeker = jobseeker_register(
+                raw, actor_label="manage.py add_jobseeker", source="command"
+            )
         except ValidationError as exc:
             messages = (
                 [f"{k}: {m}" for k, ms in exc.message_dict.items() for m in ms]
