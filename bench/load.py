@@ -1,6 +1,6 @@
 """Load benchmark: gunicorn on PostgreSQL + Redis on loopback, driven by an asyncio client.
 
-    .venv/bin/python bench/load.py                  # the whole run, about 8 minutes
+    .venv/bin/python bench/load.py                  # the whole run, about 6 minutes
     .venv/bin/python bench/load.py --duration 4     # shorter steps
     .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
     .venv/bin/python bench/load.py --client httpx   # httpx as the client (heavier, see below)
