@@ -120,6 +120,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
+            # Django's default (300 entries) would cull live rate-limit counters under load.
+            "OPTIONS": {"MAX_ENTRIES": env.int("DATABASE_CACHE_MAX_ENTRIES", default=200_000)},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -283,6 +283,7 @@ class Outcome(enum.Enum):
     FLOW_ENDED = "flow_ended"
     ALREADY_COMPLETED = "already_completed"
     NOT_READY = "not_ready"  # the flow is not at ③ (address being changed)
+    KEY_IN_DELIVERY = "key_in_delivery"  # right key, its mail's delivery not yet recorded
 
 
 @dataclass
@@ -327,21 +328,21 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     return user
 
 
-def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool]:
-    """(the key is this flow's current key and its mail went out, that key's time is over).
+def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool, bool]:
+    """(the key is this flow's current key and its mail went out, that key's time is over,
+    the key is right but its mail is still being handed over).
 
-    A key whose mail was capped or suppressed never works: nobody was sent it."""
+    A key whose mail was capped or suppressed never works: nobody was sent it. The last case
+    is the moment between the SMTP server accepting the mail and the worker recording it:
+    only the mail's recipient can be in it, so telling it apart reveals nothing."""
     mail = flow.key_mail
     delivered_at = key_delivered_at(flow)
     matches = key_matches(flow.key_hash, flow.purpose, flow.pk, key)  # computed for every flow
-    usable = (
-        matches
-        and flow.jobseeker_id is not None
-        and delivered_at is not None
-        and mail.status == OutboundMail.Status.SENT
-    )
+    real = matches and flow.jobseeker_id is not None and mail is not None
+    usable = real and delivered_at is not None and mail.status == OutboundMail.Status.SENT
+    in_delivery = real and mail.status == OutboundMail.Status.SENDING
     lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
-    return usable, usable and now > delivered_at + lifetime
+    return usable, usable and now > delivered_at + lifetime, in_delivery
 
 
 def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult:
@@ -379,7 +380,7 @@ def flow_complete(
     when it is the right key, so the answer never depends on whether a mail was due."""
     now = clock.now()
     peek = RegistrationFlow.objects.select_related("key_mail").get(pk=flow_id)
-    usable, expired = _key_state(peek, key, now)
+    usable, expired, _in_delivery = _key_state(peek, key, now)
     # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
     password_hash = make_password(password) if usable and not expired else None
     with transaction.atomic():
@@ -400,9 +401,11 @@ def flow_complete(
         if now > flow.expires_at:
             _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
             return CompletionResult(Outcome.FLOW_ENDED, flow)
-        usable, expired = _key_state(flow, key, now)
+        usable, expired, in_delivery = _key_state(flow, key, now)
         if usable and expired:
             return CompletionResult(Outcome.KEY_EXPIRED, flow)
+        if in_delivery:
+            return CompletionResult(Outcome.KEY_IN_DELIVERY, flow)
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
             return _count_wrong_key(flow, ip)
         if (
