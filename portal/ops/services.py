@@ -47,6 +47,7 @@ class PurgeReport:
     cache_entries: int | None = None
     mail_bodies: int = 0
     audit_events: int = 0
+    login_records: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -154,6 +155,34 @@ def audit_events_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fal
     return _batches(old, batch_size, lambda ids: AuditEvent.objects.filter(pk__in=ids).delete())
 
 
+def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = False) -> int:
+    """Finished one-time-password steps, expired trusted browsers, tracked sessions older than
+    any session can live, and login events past RETENTION_LOGIN_EVENTS_DAYS."""
+    from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser, UserSession
+
+    day_ago = now - dt.timedelta(days=1)
+    querysets = [
+        LoginChallenge.objects.filter(expires_at__lt=day_ago),
+        TrustedBrowser.objects.filter(expires_at__lt=now),
+        UserSession.objects.filter(
+            created_at__lt=now - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        ),
+    ]
+    events_cutoff = _cutoff(settings.RETENTION_LOGIN_EVENTS_DAYS, now)
+    if events_cutoff is not None:
+        querysets.append(LoginEvent.objects.filter(created_at__lt=events_cutoff))
+    if dry_run:
+        return sum(queryset.count() for queryset in querysets)
+    return sum(
+        _batches(
+            queryset,
+            batch_size,
+            lambda ids, model=queryset.model: model.objects.filter(pk__in=ids).delete(),
+        )
+        for queryset in querysets
+    )
+
+
 def purge_run(*, batch_size: int = 5000, dry_run: bool = False) -> PurgeReport:
     now = clock.now()
     report = PurgeReport(
@@ -162,6 +191,7 @@ def purge_run(*, batch_size: int = 5000, dry_run: bool = False) -> PurgeReport:
         cache_entries=cache_entries_purge(dry_run=dry_run),
         mail_bodies=mail_bodies_purge(now=now, batch_size=batch_size, dry_run=dry_run),
         audit_events=audit_events_purge(now=now, batch_size=batch_size, dry_run=dry_run),
+        login_records=login_records_purge(now=now, batch_size=batch_size, dry_run=dry_run),
     )
     logger.info(
         "purge",
@@ -172,6 +202,7 @@ def purge_run(*, batch_size: int = 5000, dry_run: bool = False) -> PurgeReport:
             "cache_entries": report.cache_entries,
             "mail_bodies": report.mail_bodies,
             "audit_events": report.audit_events,
+            "login_records": report.login_records,
         },
     )
     return report

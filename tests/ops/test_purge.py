@@ -145,3 +145,29 @@ def test_dry_run_changes_nothing_and_zero_keeps_forever(settings, clock):
     assert "flows=0" in purge() and "audit_events=0" in purge()
     assert RegistrationFlow.objects.count() == 1
     assert AuditEvent.objects.filter(action="test.old").exists()
+
+
+def test_login_records_go_when_nothing_can_use_them(settings, clock):
+    from django.contrib.auth import get_user_model
+
+    from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser, UserSession
+    from portal.accounts.services import trusted_browser_create
+
+    settings.RETENTION_LOGIN_EVENTS_DAYS = 365
+    user = get_user_model().objects.create_user("rec@example.jp", "Rec#pass1234")
+    now = clock.now()
+    LoginChallenge.objects.create(user=user, code_hash="x", expires_at=now)
+    trusted_browser_create(user)
+    UserSession.objects.create(user=user, session_key="old-session")
+    LoginEvent.objects.create(user=user, login_key="k", outcome=LoginEvent.Outcome.SUCCESS)
+    clock.advance(days=366)
+    kept_challenge = LoginChallenge.objects.create(user=user, code_hash="y", expires_at=clock.now())
+    kept_event = LoginEvent.objects.create(
+        user=user, login_key="k", outcome=LoginEvent.Outcome.SUCCESS
+    )
+    assert "login_records=4" in purge("--dry-run")
+    assert "login_records=4" in purge()
+    assert list(LoginChallenge.objects.all()) == [kept_challenge]
+    assert list(LoginEvent.objects.all()) == [kept_event]
+    assert not TrustedBrowser.objects.exists() and not UserSession.objects.exists()
+    assert "login_records=0" in purge()

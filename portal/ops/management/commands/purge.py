@@ -6,8 +6,9 @@ from portal.ops.services import purge_run
 class Command(BaseCommand):
     help = (
         "Removes what the retention settings no longer keep: finished flows, expired sessions "
-        "and cache rows, delivered mails' bodies, old audit events. Run it daily (cron, a "
-        "systemd timer or a Kubernetes CronJob); it is safe to run on several servers."
+        "and cache rows, delivered mails' bodies, old audit events and login records. Run it "
+        "daily (cron, a systemd timer or a Kubernetes CronJob); it is safe to run on several "
+        "servers."
     )
 
     def add_arguments(self, parser):
@@ -24,5 +25,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb}: flows={report.flows} sessions={shown(report.sessions)} "
             f"cache_entries={shown(report.cache_entries)} mail_bodies={report.mail_bodies} "
-            f"audit_events={report.audit_events}"
+            f"audit_events={report.audit_events} login_records={report.login_records}"
         )
