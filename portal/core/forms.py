@@ -24,8 +24,6 @@ class DescribedBoundField(forms.BoundField):
 
 class PortalForm(forms.Form):
     bound_field_class = DescribedBoundField
-    # Errors appear in the error summary and beside the field; Django's own list is not used.
-    template_name_div = "partials/form_fields.html"
 
 
 _INPUT_TEMPLATES = frozenset(
