@@ -1,9 +1,11 @@
 """Form conventions shared by every page (DESIGN §6): hint and error texts are tied to their
 field by aria-describedby, bad fields carry aria-invalid, and the page title says エラー."""
 
+from html import escape
+
 from django import forms
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 
 class DescribedBoundField(forms.BoundField):
@@ -33,15 +35,12 @@ _INPUT_TEMPLATES = frozenset(
 
 
 def _attributes(attrs: dict) -> str:
-    # As django/forms/widgets/attrs.html: True → bare name, False → left out, in given order.
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
-            for name, value in attrs.items()
-            if value is not False
-        ),
+    # As django/forms/widgets/attrs.html: True → bare name, False → left out, in given order;
+    # every value escaped as the template's `stringformat:'s'` does.
+    return "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not False
     )
 
 
@@ -54,11 +53,9 @@ class PortalFormRenderer(DjangoTemplates):
         if template_name in _INPUT_TEMPLATES:
             widget = context["widget"]
             value = widget["value"]
-            return format_html(
-                '<input type="{}" name="{}"{}{}>',
-                widget["type"],
-                widget["name"],
-                format_html(' value="{}"', str(value)) if value is not None else "",
-                _attributes(widget["attrs"]),
+            value_attribute = f' value="{escape(str(value))}"' if value is not None else ""
+            return mark_safe(  # noqa: S308 - every part is escaped above
+                f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
+                f"{value_attribute}{_attributes(widget['attrs'])}>"
             )
         return super().render(template_name, context, request)
