@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py                  # the whole run, about 6 minutes
     .venv/bin/python bench/load.py --duration 4     # shorter steps
     .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
+    .venv/bin/python bench/load.py --pages-only     # the floor and each page's GET, 1 minute
     .venv/bin/python bench/load.py --client httpx   # httpx as the client (heavier, see below)
 
 What it does, bounded in time (each step: `--warmup` then `--duration` measured seconds, and
@@ -1056,6 +1057,9 @@ class Run:
                 await self.page(http, name, url, setup)
             second_floor = await self.page(http, "floor: bare view, again", "/bench/bare")
             self.floor = merged("floor: bare view, both runs", first_floor, second_floor)
+            if args.pages_only:
+                self.summary_pages()
+                return
             identity_small = await self.identity_step(
                 http, f"{SMALL:,} seekers", self.identity_pool
             )
@@ -1182,6 +1186,24 @@ class Run:
         await agree(b)
         await submit_identity(b, "nobody@bench.example.jp")  # no mail: same screen
 
+    def summary_pages(self) -> None:
+        """Each page's GET against the floor, by requests/s and by server CPU per request."""
+        pages = [r for r in self.results if r.name.startswith("GET /") and r.units == "req"]
+        pages = [r for r in pages if "/bench/bare" not in r.name]
+        for r in pages:
+            self.say(
+                f"  {r.name}: {r.rate / self.floor.rate:.0%} of the floor's requests/s, "
+                f"{self.floor.cpu_ms(*SERVER) / r.cpu_ms(*SERVER):.0%} by server CPU"
+            )
+        worst = min(pages, key=lambda r: r.rate)
+        worst_cpu = max(pages, key=lambda r: r.cpu_ms(*SERVER))
+        self.say(
+            f"  page GETs ÷ floor, requests/s: lowest {worst.rate / self.floor.rate:.0%} "
+            f"({worst.name}); by server CPU per request: lowest "
+            f"{self.floor.cpu_ms(*SERVER) / worst_cpu.cpu_ms(*SERVER):.0%} ({worst_cpu.name});"
+            f" target ≥ 40%"
+        )
+
     def summary(self, argon, flows, identity_small, identity_large) -> None:
         self.say()
         self.say(
@@ -1193,16 +1215,7 @@ class Run:
             self.say(row(r, self.floor))
         self.say()
         self.say("summary")
-        pages = [r for r in self.results if r.name.startswith("GET /") and r.units == "req"]
-        pages = [r for r in pages if "/bench/bare" not in r.name]
-        worst = min(pages, key=lambda r: r.rate)
-        worst_cpu = max(pages, key=lambda r: r.cpu_ms(*SERVER))
-        self.say(
-            f"  page GETs ÷ floor, requests/s: lowest {worst.rate / self.floor.rate:.0%} "
-            f"({worst.name}); by server CPU per request: lowest "
-            f"{self.floor.cpu_ms(*SERVER) / worst_cpu.cpu_ms(*SERVER):.0%} ({worst_cpu.name});"
-            f" target ≥ 40%"
-        )
+        self.summary_pages()
         for r in self.results:
             if "open loop" in r.name:
                 self.say(
@@ -1272,6 +1285,9 @@ def parse_args(argv=None):
         help="HTTP client of the load generator (see RawClient)",
     )
     parser.add_argument("--skip-million", action="store_true")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="only the floor and each page's GET"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave bench_load for inspection")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--max-seconds", type=float, default=1800, help="hard time bound")
