@@ -1294,8 +1294,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.secret_key = secrets.token_urlsafe(64)
     args.argon2 = (
-        int(os.environ.get("ARGON2_TIME_COST", 2)),
-        int(os.environ.get("ARGON2_MEMORY_COST_KIB", 19456)),
+        # config/settings.py's defaults, unless the environment sets them for the servers too
+        int(os.environ.get("ARGON2_TIME_COST", 3)),
+        int(os.environ.get("ARGON2_MEMORY_COST_KIB", 65536)),
         int(os.environ.get("ARGON2_PARALLELISM", 1)),
     )
     return args

@@ -118,3 +118,21 @@ def test_gunicorn_serves_production_settings_and_static_files(tmp_path, migrated
         assert static.status_code == 200
         assert "immutable" in static.headers["cache-control"]
         assert Path(tmp_path / "static" / css.group(1).removeprefix("/static/")).exists()
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        {"ARGON2_TIME_COST": "1"},
+        {"ARGON2_MEMORY_COST_KIB": "8192"},
+        {"ARGON2_PARALLELISM": "0"},
+    ],
+)
+def test_argon2_below_the_owasp_minimum_is_refused_at_start(tmp_path, weak):
+    result = manage(
+        "check",
+        env=production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", **weak),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Argon2id below OWASP's minimum" in result.stderr
