@@ -22,7 +22,8 @@ from django.contrib.auth.hashers import check_password, get_hasher, make_passwor
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Case, F, Max, Q, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -127,12 +128,25 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
         (LoginThrottle.Scope.ACCOUNT, "", settings.LOGIN_FAILURES_PER_ACCOUNT),
     )
     with transaction.atomic():
-        # Always the same order (pair, then account), so concurrent failures cannot deadlock.
-        rows = []
-        for scope, row_ip, threshold in counters:
-            row, _created = LoginThrottle.objects.select_for_update().get_or_create(
-                login_key=key, scope=scope, ip=row_ip
+        # Both counters exist, then both are locked, always in the same order (pair, then
+        # account), so concurrent failures cannot deadlock: two statements whatever existed.
+        LoginThrottle.objects.bulk_create(
+            [LoginThrottle(login_key=key, scope=scope, ip=row_ip) for scope, row_ip, _ in counters],
+            ignore_conflicts=True,
+        )
+        locked = {
+            row.scope: row
+            for row in LoginThrottle.objects.select_for_update()
+            .filter(
+                Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=ip)
+                | Q(scope=LoginThrottle.Scope.ACCOUNT, ip=""),
+                login_key=key,
             )
+            .order_by("-scope")
+        }
+        rows = []
+        for scope, _row_ip, threshold in counters:
+            row = locked[scope]
             if row.locked_until is not None and row.locked_until <= now:
                 row.failures, row.locked_until = 0, None  # a lock that ran out starts afresh
             elif row.last_failure_at is not None and row.last_failure_at < window_start:
@@ -168,17 +182,14 @@ def _failure_refund(key: str, ip: str) -> None:
             (LoginThrottle.Scope.ACCOUNT_AND_IP, ip),
             (LoginThrottle.Scope.ACCOUNT, ""),
         ):
-            row = (
-                LoginThrottle.objects.select_for_update()
-                .filter(login_key=key, scope=scope, ip=row_ip)
-                .first()
+            # One statement; SQL reads `failures` before the decrement in both expressions.
+            LoginThrottle.objects.filter(login_key=key, scope=scope, ip=row_ip).update(
+                failures=Greatest(F("failures") - 1, 0),
+                locked_until=Case(
+                    When(failures__lte=thresholds[scope], then=None),
+                    default=F("locked_until"),
+                ),
             )
-            if row is None:
-                continue
-            row.failures = max(0, row.failures - 1)
-            if row.locked_until is not None and row.failures < thresholds[scope]:
-                row.locked_until = None
-            row.save(update_fields=["failures", "locked_until"])
 
 
 def login_failure_record(
@@ -709,15 +720,16 @@ def user_session_track(user, session_key: str, *, ip: str | None, user_agent: st
     for row in UserSession.objects.filter(user=user).exclude(session_key=session_key):
         if not store().exists(row.session_key):
             row.delete()
-    UserSession.objects.update_or_create(
-        session_key=session_key,
-        defaults={
-            "user": user,
-            "created_at": clock.now(),
-            "ip": _ip_or_none(ip),
-            "user_agent": (user_agent or "")[:_USER_AGENT_MAX],
-        },
-    )
+    row = {
+        "user": user,
+        "created_at": clock.now(),
+        "ip": _ip_or_none(ip),
+        "user_agent": (user_agent or "")[:_USER_AGENT_MAX],
+    }
+    # auth_login gives every login a new session key, so this is an insert; the update first
+    # keeps a repeated key from failing (two statements, not get-or-create's savepoints).
+    if not UserSession.objects.filter(session_key=session_key).update(**row):
+        UserSession.objects.create(session_key=session_key, **row)
 
 
 def user_session_forget(session_key: str | None) -> None:
