@@ -944,22 +944,31 @@ class Run:
         page's GET after each POST's redirect; else the form POSTs alone (terms, identity,
         key + password, login, and the one-time password when on)."""
 
-        async def make(i):
-            return None
+        warmup = max(self.args.warmup, 20.0)
 
-        async def one_flow(_):
+        async def make(i):
+            return [i]
+
+        async def one_flow(first_start: list) -> float:
+            if first_start:
+                # Users start spread over the warm-up, not all at once: started together, they
+                # would move in waves as long as a flow, and a window could fall between two.
+                await asyncio.sleep(warmup * 0.75 * first_start.pop() / self.args.flow_concurrency)
+            started = time.perf_counter()
             b = Browser(http)
             n = self.flow_seeker()
             await register(b, sink, n, browse=browse)
             await login(b, sink, n, otp=otp, browse=browse)
+            return time.perf_counter() - started
 
         how = "every page" if browse else "form POSTs only"
         result = await closed_loop(
             f"whole flow, OTP {'on' if otp else 'off'}, {how}",
             concurrency=self.args.flow_concurrency,
-            # A flow takes seconds (it waits for mails): a longer warm-up fills the pipeline.
-            warmup=max(self.args.warmup, 10.0),
-            duration=self.args.duration * 2,
+            # A flow takes seconds (it waits for mails): a longer warm-up fills the pipeline,
+            # and a longer window holds many flows.
+            warmup=warmup,
+            duration=max(self.args.duration * 3, 24.0),
             setup=make,
             action=one_flow,
             units="flow",
@@ -1264,7 +1273,12 @@ def parse_args(argv=None):
     parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per step")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--concurrency", type=int, default=8, help="users in closed-loop steps")
-    parser.add_argument("--flow-concurrency", type=int, default=128, help="users in whole flows")
+    parser.add_argument(
+        "--flow-concurrency",
+        type=int,
+        default=128,
+        help="users in whole flows",
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="requests/s in open loops")
     parser.add_argument(
         "--workers",
