@@ -8,7 +8,9 @@ logged and never written to the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import operator
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -116,6 +118,15 @@ def login_event_record(
     )
 
 
+def _failure_counters(ip: str) -> tuple[tuple[str, str, int], ...]:
+    """(scope, IP column, threshold) of the two counters a login ID has: this IP's, and the
+    account-wide one, in the order they are always locked."""
+    return (
+        (LoginThrottle.Scope.ACCOUNT_AND_IP, ip, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
+        (LoginThrottle.Scope.ACCOUNT, "", settings.LOGIN_FAILURES_PER_ACCOUNT),
+    )
+
+
 def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     """Adds one failure to the (ID, IP) counter and to the ID's account-wide counter; a counter
     reaching its threshold locks for settings.LOGIN_LOCK_MINUTES. Returns the lock in force
@@ -123,10 +134,7 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     now = clock.now()
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     lock_for = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
-    counters = (
-        (LoginThrottle.Scope.ACCOUNT_AND_IP, ip, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
-        (LoginThrottle.Scope.ACCOUNT, "", settings.LOGIN_FAILURES_PER_ACCOUNT),
-    )
+    counters = _failure_counters(ip)
     with transaction.atomic():
         # Both counters exist, then both are locked, always in the same order (pair, then
         # account), so concurrent failures cannot deadlock: two statements whatever existed.
@@ -138,8 +146,9 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
             row.scope: row
             for row in LoginThrottle.objects.select_for_update()
             .filter(
-                Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=ip)
-                | Q(scope=LoginThrottle.Scope.ACCOUNT, ip=""),
+                functools.reduce(
+                    operator.or_, (Q(scope=scope, ip=row_ip) for scope, row_ip, _ in counters)
+                ),
                 login_key=key,
             )
             .order_by("-scope")
@@ -173,20 +182,13 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
 def _failure_refund(key: str, ip: str) -> None:
     """Takes back an attempt counted up front that turned out right (see
     login_password_attempt); a lock that attempt caused is lifted with it."""
-    thresholds = {
-        LoginThrottle.Scope.ACCOUNT_AND_IP: settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
-        LoginThrottle.Scope.ACCOUNT: settings.LOGIN_FAILURES_PER_ACCOUNT,
-    }
     with transaction.atomic():
-        for scope, row_ip in (
-            (LoginThrottle.Scope.ACCOUNT_AND_IP, ip),
-            (LoginThrottle.Scope.ACCOUNT, ""),
-        ):
+        for scope, row_ip, threshold in _failure_counters(ip):
             # One statement; SQL reads `failures` before the decrement in both expressions.
             LoginThrottle.objects.filter(login_key=key, scope=scope, ip=row_ip).update(
                 failures=Greatest(F("failures") - 1, 0),
                 locked_until=Case(
-                    When(failures__lte=thresholds[scope], then=None),
+                    When(failures__lte=threshold, then=None),
                     default=F("locked_until"),
                 ),
             )
