@@ -217,10 +217,7 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
     form = IdentityForm(request.POST or None, initial={"email": flow.email} if flow else None)
     if request.method == "POST" and form.is_valid() and _identity_submit(request, form, flow):
         return redirect(next_screen)
-    birth_fields = [form["birth_year"], form["birth_month"], form["birth_day"]]
-    return _render(
-        request, template, {"form": form, "flow": flow, "step": 2, "birth_fields": birth_fields}
-    )
+    return _render(request, template, {"form": form, "flow": flow, "step": 2})
 
 
 @never_cache
@@ -391,10 +388,7 @@ def reset_start(request):
 
         if _identity_submit(request, form, flow or new_flow):
             return redirect("registration:reset_password")
-    birth_fields = [form["birth_year"], form["birth_month"], form["birth_day"]]
-    return _render(
-        request, "registration/reset_start.html", {"form": form, "birth_fields": birth_fields}
-    )
+    return _render(request, "registration/reset_start.html", {"form": form})
 
 
 @never_cache

@@ -1,0 +1,79 @@
+"""{% field form.name %} and {% field form.password toggle=True %}: one labelled field of the
+portal's forms (DESIGN §6) — ※必須 in the label, the hint and each error tied to the input by
+aria-describedby (see DescribedBoundField), and for passwords a 表示する button that
+portal/js/site.js reveals. Written in Python: as a template include it was the larger part of a
+form page's rendering time."""
+
+from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.simple_tag
+def field(bound_field, toggle=False):
+    field_id = conditional_escape(bound_field.id_for_label)
+    required = (
+        f'<span class="required">{conditional_escape(_("※必須"))}</span>'
+        if bound_field.field.required
+        else ""
+    )
+    lines = [
+        '<div class="field">',
+        f'  <label for="{field_id}">{conditional_escape(bound_field.label)}{required}</label>',
+    ]
+    if bound_field.help_text:
+        hint = conditional_escape(bound_field.help_text)
+        lines.append(f'  <p class="hint" id="{field_id}-hint">{hint}</p>')
+    lines += [
+        f'  <p class="error-message" id="{field_id}-error{number}">{conditional_escape(error)}</p>'
+        for number, error in enumerate(bound_field.errors, start=1)
+    ]
+    widget = conditional_escape(bound_field.as_widget())
+    if toggle:
+        widget = (
+            f'<div class="password-wrap">{widget}<button type="button" class="button '
+            f'button--secondary button--small" data-toggle-password="{field_id}" hidden '
+            f'aria-controls="{field_id}" aria-pressed="false">{conditional_escape(_("表示する"))}'
+            "</button></div>"
+        )
+    lines += [f"  {widget}", "</div>"]
+    return mark_safe("\n".join(lines))  # noqa: S308 - every part is escaped above
+
+
+@register.simple_tag
+def date_fieldset(legend, hint, year, month, day):
+    """Year, month and day inputs as one required fieldset: the legend, the hint and every
+    part's errors described on the fieldset, each input inside its own label."""
+    parts = (year, month, day)
+    hint_id = f"{conditional_escape(year.id_for_label)}-hint"
+    errors = [
+        (f"{conditional_escape(part.id_for_label)}-error{number}", error)
+        for part in parts
+        for number, error in enumerate(part.errors, start=1)
+    ]
+    described_by = " ".join([hint_id, *(error_id for error_id, _error in errors)])
+    labels = "\n".join(
+        f'      <label{css} for="{conditional_escape(part.id_for_label)}">'
+        f"{conditional_escape(part.as_widget())}{conditional_escape(part.label)}</label>"
+        for css, part in zip((' class="year"', "", ""), parts, strict=True)
+    )
+    lines = [
+        '<div class="field">',
+        f'  <fieldset aria-describedby="{described_by}">',
+        f"    <legend>{conditional_escape(legend)}"
+        f'<span class="required">{conditional_escape(_("※必須"))}</span></legend>',
+        f'    <p class="hint" id="{hint_id}">{conditional_escape(hint)}</p>',
+        *(
+            f'    <p class="error-message" id="{error_id}">{conditional_escape(error)}</p>'
+            for error_id, error in errors
+        ),
+        '    <div class="date-inputs">',
+        labels,
+        "    </div>",
+        "  </fieldset>",
+        "</div>",
+    ]
+    return mark_safe("\n".join(lines))  # noqa: S308 - every part is escaped above
