@@ -22,6 +22,13 @@ from portal.core.text import normalize_email
 
 
 class LockoutModelBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The session's account with its job seeker in one query: every My Page request
+        checks both (accounts.services.mypage_allowed)."""
+        user_model = get_user_model()
+        user = user_model._default_manager.select_related("jobseeker").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def authenticate(self, request, username=None, password=None, **kwargs):
         user_model = get_user_model()
         if username is None:

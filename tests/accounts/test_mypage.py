@@ -3,7 +3,9 @@
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.accounts.models import LoginEvent, UserSession
@@ -157,3 +159,12 @@ def test_wrong_current_passwords_count_toward_the_lockout(logged_in, account):
     assert response.url == reverse("accounts:login")
     assert "一時的に停止しています" in logged_in.get(response.url).content.decode()
     assert logged_in.get(reverse("accounts:mypage")).status_code == 302
+
+
+def test_home_reads_the_account_and_its_job_seeker_in_one_query(logged_in):
+    logged_in.get(reverse("accounts:mypage"))  # the idle-timeout touch, if due, happens here
+    with CaptureQueriesContext(connection) as queries:
+        assert logged_in.get(reverse("accounts:mypage")).status_code == 200
+    account_reads = [q["sql"] for q in queries if 'FROM "accounts_user"' in q["sql"]]
+    assert len(account_reads) == 1 and "jobseekers_jobseeker" in account_reads[0]
+    assert not [q for q in queries if q["sql"].startswith('SELECT "jobseekers_jobseeker"')]
