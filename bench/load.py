@@ -4,6 +4,7 @@
     .venv/bin/python bench/load.py --duration 4     # shorter steps
     .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
     .venv/bin/python bench/load.py --pages-only     # the floor and each page's GET, 1 minute
+    .venv/bin/python bench/load.py --flows-only     # Argon2 and whole flows, 2 minutes
     .venv/bin/python bench/load.py --client httpx   # httpx as the client (heavier, see below)
 
 What it does, bounded in time (each step: `--warmup` then `--duration` measured seconds, and
@@ -630,6 +631,7 @@ class Result:
     cpu: dict = field(default_factory=dict)  # CPU seconds per part over the measured window
     ended: int = 0  # actions that ended between the CPU snapshots
     cpu_wall: float = 0.0  # seconds between the CPU snapshots
+    hash_rates: tuple = ()  # whole flows: the hash-only rate just before and just after
 
     @property
     def machine_busy(self) -> float:
@@ -800,9 +802,26 @@ def _hash_pairs(params: dict, seconds: float, queue) -> None:
     queue.put(pairs)
 
 
+def hash_pair_rate(params: dict, seconds: float) -> float:
+    """hash+verify pairs per second with every core busy: the ceiling of whole flows per
+    second, in this machine's state of the moment."""
+    sys.path.insert(0, str(ROOT))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [
+        context.Process(target=_hash_pairs, args=(params, seconds, queue))
+        for _ in range(os.cpu_count() or 1)
+    ]
+    for w in workers:
+        w.start()
+    pairs = sum(queue.get() for _ in workers)
+    for w in workers:
+        w.join()
+    return pairs / seconds
+
+
 def argon2_figures(params: dict, seconds: float) -> dict:
-    """Time per hash (one process, idle machine) and the rate of hash+verify pairs with every
-    core busy: the ceiling of whole flows per second."""
+    """Time per hash (one process, idle machine) and the hash-only rate of flows."""
     sys.path.insert(0, str(ROOT))
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -810,16 +829,11 @@ def argon2_figures(params: dict, seconds: float) -> dict:
     single.start()
     times = queue.get()
     single.join()
-    cores = os.cpu_count() or 1
-    workers = [
-        context.Process(target=_hash_pairs, args=(params, seconds, queue)) for _ in range(cores)
-    ]
-    for w in workers:
-        w.start()
-    pairs = sum(queue.get() for _ in workers)
-    for w in workers:
-        w.join()
-    return {**times, "pairs_per_s": pairs / seconds, "cores": cores}
+    return {
+        **times,
+        "pairs_per_s": hash_pair_rate(params, seconds),
+        "cores": os.cpu_count() or 1,
+    }
 
 
 def _single_hash_times(params: dict, queue) -> None:
@@ -962,6 +976,10 @@ class Run:
             return time.perf_counter() - started
 
         how = "every page" if browse else "form POSTs only"
+        # The hash-only rate right before and right after, so that the comparison holds
+        # whatever this machine's speed does over the run.
+        params = dict(zip("tmp", self.args.argon2, strict=True))
+        rate_before = hash_pair_rate(params, self.args.duration)
         result = await closed_loop(
             f"whole flow, OTP {'on' if otp else 'off'}, {how}",
             concurrency=self.args.flow_concurrency,
@@ -973,6 +991,7 @@ class Run:
             action=one_flow,
             units="flow",
         )
+        result.hash_rates = (rate_before, hash_pair_rate(params, self.args.duration))
         self.show(result)
         return result
 
@@ -1050,6 +1069,9 @@ class Run:
                 f"client: {args.client}"
             )
             await self.warm(http)
+            if args.flows_only:
+                await self.run_flows_only(procs, http, sink)
+                return
             self.say()
             self.say(HEADER)
             first_floor = await self.page(http, "floor: bare view", "/bench/bare")
@@ -1103,24 +1125,7 @@ class Run:
                 )
             )
 
-            loaded = seekers_load(self.args, FLOW_BASE, FLOW_BASE + FLOW_ROWS)
-            self.say(f"loaded {FLOW_ROWS:,} job seekers for whole flows in {loaded:.1f} s")
-            # Whole flows need the worker; the identity steps' mails are not waited for.
-            db_sql(
-                args, "UPDATE mail_outboundmail SET status = 'suppressed' WHERE status = 'queued'"
-            )
-            procs.start_worker()
-            self.say()
-            argon = argon2_figures(
-                dict(zip("tmp", args.argon2, strict=True)), seconds=args.duration
-            )
-            self.say(
-                f"Argon2id per hash: {argon['hash_ms']:.1f} ms (verify {argon['verify_ms']:.1f} "
-                f"ms), one process; hash+verify pairs with all {argon['cores']} cores busy: "
-                f"{argon['pairs_per_s']:.1f}/s"
-            )
-            self.say()
-            self.say(HEADER)
+            argon = await self.flows_setup(procs)
             flows = [
                 await self.flows_step(http, sink, otp=False, browse=False),
                 await self.flows_step(http, sink, otp=False, browse=True),
@@ -1166,6 +1171,36 @@ class Run:
                 identity_large = await self.identity_step(http, f"{LARGE:,} seekers", pool)
 
         self.summary(argon, flows, identity_small, identity_large)
+
+    async def flows_setup(self, procs: Processes) -> dict:
+        """Job seekers for whole flows, the mail worker, and the Argon2 figures."""
+        loaded = seekers_load(self.args, FLOW_BASE, FLOW_BASE + FLOW_ROWS)
+        self.say(f"loaded {FLOW_ROWS:,} job seekers for whole flows in {loaded:.1f} s")
+        # Whole flows need the worker; the identity steps' mails are not waited for.
+        db_sql(
+            self.args,
+            "UPDATE mail_outboundmail SET status = 'suppressed' WHERE status = 'queued'",
+        )
+        procs.start_worker()
+        self.say()
+        argon = argon2_figures(
+            dict(zip("tmp", self.args.argon2, strict=True)), seconds=self.args.duration
+        )
+        self.say(
+            f"Argon2id per hash: {argon['hash_ms']:.1f} ms (verify {argon['verify_ms']:.1f} "
+            f"ms), one process; hash+verify pairs with all {argon['cores']} cores busy: "
+            f"{argon['pairs_per_s']:.1f}/s"
+        )
+        self.say()
+        self.say(HEADER)
+        return argon
+
+    async def run_flows_only(self, procs: Processes, http, sink: Sink) -> None:
+        argon = await self.flows_setup(procs)
+        flows = [await self.flows_step(http, sink, otp=False, browse=False)]
+        self.say()
+        self.say("summary")
+        self.summary_flows(argon, flows)
 
     async def warm(self, http) -> None:
         """Every code path once in every worker (imports, template and URL caches, database
@@ -1213,6 +1248,37 @@ class Run:
             f" target ≥ 40%"
         )
 
+    def summary_flows(self, argon, flows) -> None:
+        cores = argon["cores"]
+        self.say(
+            f"  hash-only rate before the flows: {argon['pairs_per_s']:.1f} hash+verify pairs/s"
+            f" = {cores * 1000 / argon['pairs_per_s']:.1f} ms of machine time ({cores} cores)"
+            " per pair; each variant below is compared with the rate measured just before and"
+            " just after it"
+        )
+        for r in flows:
+            if not r.rate:
+                self.say(f"  {r.name}: no flow completed")
+                continue
+            hash_rate = statistics.mean(r.hash_rates)
+            hash_pair_ms = cores * 1000 / hash_rate
+            parts = {p: r.cpu_ms(p) for p in ("web", "worker", "db", "redis", "client")}
+            measured = sum(parts.values())
+            busy = r.cpu_ms("machine")
+            self.say(
+                f"  {r.name}: {r.rate:.1f}/s = {r.rate / hash_rate:.0%} of the hash-only rate "
+                f"{hash_rate:.1f}/s ({r.hash_rates[0]:.1f} before, {r.hash_rates[1]:.1f} after;"
+                " target ≥ 85%)"
+            )
+            self.say(
+                "      CPU per flow: "
+                + ", ".join(f"{p} {v:.1f}" for p, v in parts.items())
+                + f" = {measured:.1f} ms; hashes {hash_pair_ms:.1f} ms, so the overhead with "
+                f"the hashes taken out is {measured - hash_pair_ms:.1f} ms "
+                f"({measured - parts['client'] - hash_pair_ms:.1f} ms without the load "
+                f"generator); all cores {r.machine_busy:.0%} busy, {busy:.1f} ms per flow"
+            )
+
     def summary(self, argon, flows, identity_small, identity_large) -> None:
         self.say()
         self.say(
@@ -1238,31 +1304,7 @@ class Run:
                 f"×{identity_large.pct(50) / identity_small.pct(50):.2f} (p95 "
                 f"×{identity_large.pct(95) / identity_small.pct(95):.2f}), target ≤ ×1.2"
             )
-        cores = argon["cores"]
-        hash_pair_ms = cores * 1000 / argon["pairs_per_s"]
-        self.say(
-            f"  hash-only rate: {argon['pairs_per_s']:.1f} hash+verify pairs/s = "
-            f"{hash_pair_ms:.1f} ms of machine time ({cores} cores) per pair"
-        )
-        for r in flows:
-            if not r.rate:
-                self.say(f"  {r.name}: no flow completed")
-                continue
-            parts = {p: r.cpu_ms(p) for p in ("web", "worker", "db", "redis", "client")}
-            measured = sum(parts.values())
-            busy = r.cpu_ms("machine")
-            self.say(
-                f"  {r.name}: {r.rate:.1f}/s = {r.rate / argon['pairs_per_s']:.0%} of the "
-                f"hash-only rate (target ≥ 85%)"
-            )
-            self.say(
-                "      CPU per flow: "
-                + ", ".join(f"{p} {v:.1f}" for p, v in parts.items())
-                + f" = {measured:.1f} ms; hashes {hash_pair_ms:.1f} ms, so the overhead with "
-                f"the hashes taken out is {measured - hash_pair_ms:.1f} ms "
-                f"({measured - parts['client'] - hash_pair_ms:.1f} ms without the load "
-                f"generator); all cores {r.machine_busy:.0%} busy, {busy:.1f} ms per flow"
-            )
+        self.summary_flows(argon, flows)
         errors = sum(r.errors for r in self.results)
         self.say(f"  errors: {errors} in all steps (target 0)")
         self.say(f"  load average at the end: {os.getloadavg()[0]:.2f} (the bench's own load)")
@@ -1301,6 +1343,11 @@ def parse_args(argv=None):
     parser.add_argument("--skip-million", action="store_true")
     parser.add_argument(
         "--pages-only", action="store_true", help="only the floor and each page's GET"
+    )
+    parser.add_argument(
+        "--flows-only",
+        action="store_true",
+        help="only the Argon2 figures and whole flows (form POSTs, one-time password off)",
     )
     parser.add_argument("--keep-db", action="store_true", help="leave bench_load for inspection")
     parser.add_argument("--json", help="also write the figures to this file")

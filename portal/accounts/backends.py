@@ -26,8 +26,11 @@ class LockoutModelBackend(ModelBackend):
         """The session's account with its job seeker in one query: every My Page request
         checks both (accounts.services.mypage_allowed)."""
         user_model = get_user_model()
-        user = user_model._default_manager.select_related("jobseeker").filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
+        try:
+            user = user_model._default_manager.select_related("jobseeker").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         user_model = get_user_model()
