@@ -58,6 +58,17 @@ def _session_key(purpose: Purpose) -> str:
     return f"flow:{purpose}"
 
 
+def _completed_key(purpose: Purpose) -> str:
+    return f"flow:{purpose}:completed"
+
+
+def _completed_here(request, purpose: Purpose) -> bool:
+    """Whether this browser's flow completed in this browser. Completion is final, so the
+    session can say so without asking the database; a newer flow has another id."""
+    flow_id = request.session.get(_session_key(purpose))
+    return flow_id is not None and request.session.get(_completed_key(purpose)) == flow_id
+
+
 def _resume(request, purpose: Purpose, screen: str):
     """(flow, None) when this browser's flow belongs on `screen`, else (flow, redirect)."""
     flow = services.flow_resume(request.session.get(_session_key(purpose)), purpose)
@@ -261,6 +272,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
         )
         outcome = result.outcome
         if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
+            request.session[_completed_key(purpose)] = flow.pk
             return redirect(done)
         if outcome == services.Outcome.WRONG_KEY:
             form.add_error("key", _wrong_key_message(result))
@@ -359,10 +371,11 @@ def change_address(request):
 @require_GET
 def done(request):
     """④ パスワード登録完了"""
-    flow, elsewhere = _resume(request, Purpose.REGISTER, "registration:done")
-    if elsewhere:
-        return elsewhere
-    return render(request, "registration/done.html", {"flow": flow, "step": 4})
+    if not _completed_here(request, Purpose.REGISTER):
+        _flow, elsewhere = _resume(request, Purpose.REGISTER, "registration:done")
+        if elsewhere:
+            return elsewhere
+    return render(request, "registration/done.html", {"step": 4})
 
 
 # --- パスワード再設定 (forgotten password): the same machinery, for opened accounts ---------
@@ -425,7 +438,8 @@ def reset_change_address(request):
 @never_cache
 @require_GET
 def reset_done(request):
-    flow, elsewhere = _resume(request, Purpose.RESET, "registration:reset_done")
-    if elsewhere:
-        return elsewhere
-    return render(request, "registration/reset_done.html", {"flow": flow})
+    if not _completed_here(request, Purpose.RESET):
+        _flow, elsewhere = _resume(request, Purpose.RESET, "registration:reset_done")
+        if elsewhere:
+            return elsewhere
+    return render(request, "registration/reset_done.html", {})

@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.auth import authenticate
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.audit.models import AuditEvent
@@ -264,3 +266,22 @@ def test_double_complete_in_one_browser_gives_one_account(make_jobseeker, smtp_s
     assert first.url == second.url == reverse("registration:done")
     assert JobSeeker.objects.get(email="twice@example.jp").user is not None
     assert AuditEvent.objects.filter(action="register.completed").count() == 1
+
+
+def test_done_screen_after_completion_needs_no_database_and_a_new_flow_does(
+    make_jobseeker, smtp_server
+):
+    make_jobseeker(email="final@example.jp")
+    journey = Journey()
+    journey.start("final@example.jp")
+    deliver_mail()
+    journey.complete(key_from(smtp_server.to("final@example.jp")[-1]))
+    # Completion is final: the session knows it, so ④ asks the database nothing.
+    with CaptureQueriesContext(connection) as queries:
+        done = journey.client.get(reverse("registration:done"))
+    assert done.status_code == 200 and "パスワード登録完了" in done.content.decode()
+    assert not [q for q in queries if "registration_registrationflow" in q["sql"]]
+    # A new flow in the same browser is not complete: ④ sends it where it stands.
+    journey.agree()
+    response = journey.client.get(reverse("registration:done"))
+    assert response.status_code == 302 and response.url == reverse("registration:identity")
