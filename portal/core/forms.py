@@ -8,13 +8,22 @@ from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import mark_safe
 
 
+def hint_id(field_id: str) -> str:
+    return f"{field_id}-hint"
+
+
+def error_id(field_id: str, number: int) -> str:
+    """The id of a field's `number`th error message (from 1)."""
+    return f"{field_id}-error{number}"
+
+
 class DescribedBoundField(forms.BoundField):
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)
         ids = []
         if self.help_text:
-            ids.append(f"{self.id_for_label}-hint")
-        ids += [f"{self.id_for_label}-error{n}" for n in range(1, len(self.errors) + 1)]
+            ids.append(hint_id(self.id_for_label))
+        ids += [error_id(self.id_for_label, n) for n in range(1, len(self.errors) + 1)]
         if ids:
             attrs["aria-describedby"] = " ".join(ids)
         else:

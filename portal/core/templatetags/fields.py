@@ -9,28 +9,36 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from portal.core.forms import error_id, hint_id
+
 register = template.Library()
+
+
+def _required_mark() -> str:
+    return f'<span class="required">{conditional_escape(_("※必須"))}</span>'
+
+
+def _error_lines(bound_field, indent: str) -> list[str]:
+    field_id = bound_field.id_for_label
+    return [
+        f'{indent}<p class="error-message" id="{conditional_escape(error_id(field_id, number))}">'
+        f"{conditional_escape(error)}</p>"
+        for number, error in enumerate(bound_field.errors, start=1)
+    ]
 
 
 @register.simple_tag
 def field(bound_field, toggle=False):
     field_id = conditional_escape(bound_field.id_for_label)
-    required = (
-        f'<span class="required">{conditional_escape(_("※必須"))}</span>'
-        if bound_field.field.required
-        else ""
-    )
+    required = _required_mark() if bound_field.field.required else ""
     lines = [
         '<div class="field">',
         f'  <label for="{field_id}">{conditional_escape(bound_field.label)}{required}</label>',
     ]
     if bound_field.help_text:
         hint = conditional_escape(bound_field.help_text)
-        lines.append(f'  <p class="hint" id="{field_id}-hint">{hint}</p>')
-    lines += [
-        f'  <p class="error-message" id="{field_id}-error{number}">{conditional_escape(error)}</p>'
-        for number, error in enumerate(bound_field.errors, start=1)
-    ]
+        lines.append(f'  <p class="hint" id="{hint_id(field_id)}">{hint}</p>')
+    lines += _error_lines(bound_field, "  ")
     widget = conditional_escape(bound_field.as_widget())
     if toggle:
         widget = (
@@ -48,13 +56,17 @@ def date_fieldset(legend, hint, year, month, day):
     """Year, month and day inputs as one required fieldset: the legend, the hint and every
     part's errors described on the fieldset, each input inside its own label."""
     parts = (year, month, day)
-    hint_id = f"{conditional_escape(year.id_for_label)}-hint"
-    errors = [
-        (f"{conditional_escape(part.id_for_label)}-error{number}", error)
-        for part in parts
-        for number, error in enumerate(part.errors, start=1)
-    ]
-    described_by = " ".join([hint_id, *(error_id for error_id, _error in errors)])
+    fieldset_hint_id = conditional_escape(hint_id(year.id_for_label))
+    described_by = " ".join(
+        [
+            fieldset_hint_id,
+            *(
+                conditional_escape(error_id(part.id_for_label, number))
+                for part in parts
+                for number in range(1, len(part.errors) + 1)
+            ),
+        ]
+    )
     labels = "\n".join(
         f'      <label{css} for="{conditional_escape(part.id_for_label)}">'
         f"{conditional_escape(part.as_widget())}{conditional_escape(part.label)}</label>"
@@ -63,13 +75,9 @@ def date_fieldset(legend, hint, year, month, day):
     lines = [
         '<div class="field">',
         f'  <fieldset aria-describedby="{described_by}">',
-        f"    <legend>{conditional_escape(legend)}"
-        f'<span class="required">{conditional_escape(_("※必須"))}</span></legend>',
-        f'    <p class="hint" id="{hint_id}">{conditional_escape(hint)}</p>',
-        *(
-            f'    <p class="error-message" id="{error_id}">{conditional_escape(error)}</p>'
-            for error_id, error in errors
-        ),
+        f"    <legend>{conditional_escape(legend)}{_required_mark()}</legend>",
+        f'    <p class="hint" id="{fieldset_hint_id}">{conditional_escape(hint)}</p>',
+        *(line for part in parts for line in _error_lines(part, "    ")),
         '    <div class="date-inputs">',
         labels,
         "    </div>",
