@@ -524,10 +524,11 @@ def login_challenge_get(challenge_id) -> LoginChallenge | None:
         challenge_id = uuid.UUID(str(challenge_id))
     except ValueError:
         return None
-    challenge = LoginChallenge.objects.select_related("user").filter(pk=challenge_id).first()
-    if challenge is None or not challenge.is_open:
+    try:
+        challenge = LoginChallenge.objects.select_related("user").get(pk=challenge_id)
+    except LoginChallenge.DoesNotExist:
         return None
-    return challenge
+    return challenge if challenge.is_open else None
 
 
 def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> None:
