@@ -1,6 +1,6 @@
 """Load benchmark: gunicorn on PostgreSQL + Redis on loopback, driven by an asyncio client.
 
-    .venv/bin/python bench/load.py                  # the whole run, about 6 minutes
+    .venv/bin/python bench/load.py                  # the whole run, about 14 minutes
     .venv/bin/python bench/load.py --duration 4     # shorter steps
     .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
     .venv/bin/python bench/load.py --pages-only     # the floor and each page's GET, 1 minute
@@ -18,8 +18,10 @@ What it does, bounded in time (each step: `--warmup` then `--duration` measured 
   * measures at a fixed concurrency the bare view (the floor, twice), each page's GET and the
     identity POST; open loop at 100 requests/s; Argon2 time per hash and the rate of the
     flow's two hashes alone; whole flows per second (terms → identity → key mail delivered by
-    the worker → key + password → login), with the one-time password off and on;
-  * loads the register up to 1,000,000 job seekers and measures the identity POST again.
+    the worker → key + password → login), with the one-time password off and on, each
+    compared with the hash-only rate measured just before and just after it;
+  * measures the identity POST with 10,000 job seekers again, loads the register up to
+    1,000,000 and measures it once more, each on a freshly started server.
 
 Each step prints the client's view (rate, p50/p95/p99, errors) and the CPU each request or flow
 cost each part of the system (gunicorn workers, the mail worker, the PostgreSQL backends of
