@@ -40,6 +40,7 @@ from portal.accounts.models import (
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
+from portal.core.prepared import PreparedGet
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -525,10 +526,15 @@ def login_challenge_get(challenge_id) -> LoginChallenge | None:
     except ValueError:
         return None
     try:
-        challenge = LoginChallenge.objects.select_related("user").get(pk=challenge_id)
+        challenge = _challenge_with_user().get(pk=challenge_id)
     except LoginChallenge.DoesNotExist:
         return None
     return challenge if challenge.is_open else None
+
+
+@functools.cache
+def _challenge_with_user() -> PreparedGet:
+    return PreparedGet(LoginChallenge.objects.select_related("user"), "pk")
 
 
 def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> None:

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.prepared import PreparedGet
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
@@ -72,18 +73,18 @@ def flow_start(
 
 
 @functools.cache
-def _flow_by_id_sql() -> str:
-    """The ORM's own SQL for a flow by id and purpose, compiled once: on every page of the flow,
-    compiling the query took longer than the database took to answer it."""
-    sql, _params = RegistrationFlow.objects.filter(pk=0, purpose="").query.sql_with_params()
-    return sql
+def _flow_by_id_and_purpose() -> PreparedGet:
+    return PreparedGet(RegistrationFlow.objects.all(), "pk", "purpose")
 
 
 def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | None:
     """The flow a browser's session points at; an unfinished flow past its lifetime ends."""
     if flow_id is None:
         return None
-    flow = next(iter(RegistrationFlow.objects.raw(_flow_by_id_sql(), [flow_id, purpose])), None)
+    try:
+        flow = _flow_by_id_and_purpose().get(pk=flow_id, purpose=purpose)
+    except RegistrationFlow.DoesNotExist:
+        return None
     if (
         flow
         and flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT)
