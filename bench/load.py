@@ -3,7 +3,7 @@
     .venv/bin/python bench/load.py                  # the whole run, about 14 minutes
     .venv/bin/python bench/load.py --duration 4     # shorter steps
     .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
-    .venv/bin/python bench/load.py --pages-only     # the floor and each page's GET, 1 minute
+    .venv/bin/python bench/load.py --pages-only     # the floor and every page's GET, 2 minutes
     .venv/bin/python bench/load.py --flows-only     # Argon2 and whole flows, 2 minutes
     .venv/bin/python bench/load.py --client httpx   # httpx as the client (heavier, see below)
 
@@ -1091,6 +1091,12 @@ class Run:
             second_floor = await self.page(http, "floor: bare view, again", "/bench/bare")
             self.floor = merged("floor: bare view, both runs", first_floor, second_floor)
             if args.pages_only:
+                await self.seekers_for_flows(procs)
+                self.say(HEADER)
+                await self.pages_after_registration(http, sink)
+                procs.start_web(otp=True)
+                await refresh_versions(http)
+                await self.otp_page(http, sink)
                 self.summary_pages()
                 return
             identity_small = await self.identity_step(
@@ -1133,29 +1139,11 @@ class Run:
                 await self.flows_step(http, sink, otp=False, browse=True),
             ]
 
-            async def registered(b: Browser):
-                await register(b, sink, self.flow_seeker(), browse=False)
-
-            async def logged_in(b: Browser):
-                n = self.flow_seeker()
-                await register(b, sink, n, browse=False)
-                await login(b, sink, n, otp=False, browse=False)
-
-            await self.page(http, "④ done", "/register/done/", registered)
-            await self.page(http, "My Page (logged in)", "/mypage/", logged_in)
-
+            await self.pages_after_registration(http, sink)
             procs.start_web(otp=True)
             await refresh_versions(http)
             flows.append(await self.flows_step(http, sink, otp=True, browse=False))
-
-            async def at_otp(b: Browser):
-                n = self.flow_seeker()
-                await register(b, sink, n, browse=False)
-                await b.post(
-                    "/login/", {"login_id": address(n), "password": PASSWORD}, to="/login/otp/"
-                )
-
-            await self.page(http, "one-time password", "/login/otp/", at_otp)
+            await self.otp_page(http, sink)
 
             identity_large = None
             if not args.skip_million:
@@ -1183,8 +1171,8 @@ class Run:
 
         self.summary(argon, flows, identity_small, identity_large)
 
-    async def flows_setup(self, procs: Processes) -> dict:
-        """Job seekers for whole flows, the mail worker, and the Argon2 figures."""
+    async def seekers_for_flows(self, procs: Processes) -> None:
+        """Job seekers for whole flows, and the mail worker that delivers their keys."""
         loaded = seekers_load(self.args, FLOW_BASE, FLOW_BASE + FLOW_ROWS)
         self.say(f"loaded {FLOW_ROWS:,} job seekers for whole flows in {loaded:.1f} s")
         # Whole flows need the worker; the identity steps' mails are not waited for.
@@ -1194,6 +1182,36 @@ class Run:
         )
         procs.start_worker()
         self.say()
+
+    async def pages_after_registration(self, http, sink: Sink) -> None:
+        """④ and My Page, each browser registered (and logged in) through the pages first."""
+
+        async def registered(b: Browser):
+            await register(b, sink, self.flow_seeker(), browse=False)
+
+        async def logged_in(b: Browser):
+            n = self.flow_seeker()
+            await register(b, sink, n, browse=False)
+            await login(b, sink, n, otp=False, browse=False)
+
+        await self.page(http, "④ done", "/register/done/", registered)
+        await self.page(http, "My Page (logged in)", "/mypage/", logged_in)
+
+    async def otp_page(self, http, sink: Sink) -> None:
+        """The one-time-password page (the server must run with the one-time password on)."""
+
+        async def at_otp(b: Browser):
+            n = self.flow_seeker()
+            await register(b, sink, n, browse=False)
+            await b.post(
+                "/login/", {"login_id": address(n), "password": PASSWORD}, to="/login/otp/"
+            )
+
+        await self.page(http, "one-time password", "/login/otp/", at_otp)
+
+    async def flows_setup(self, procs: Processes) -> dict:
+        """Job seekers for whole flows, the mail worker, and the Argon2 figures."""
+        await self.seekers_for_flows(procs)
         argon = argon2_figures(
             dict(zip("tmp", self.args.argon2, strict=True)), seconds=self.args.duration
         )
@@ -1353,7 +1371,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--skip-million", action="store_true")
     parser.add_argument(
-        "--pages-only", action="store_true", help="only the floor and each page's GET"
+        "--pages-only", action="store_true", help="only the floor and every page's GET"
     )
     parser.add_argument(
         "--flows-only",
