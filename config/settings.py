@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a health check that asks the socket before sending SELECT 1.
+        DATABASES["default"]["ENGINE"] = "portal.core.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
