@@ -3,12 +3,15 @@ the fieldset) points at, and nothing a user typed reaches the page unescaped."""
 
 import re
 
+import pytest
 from django import forms
 from django.template import Context, Template
+from django.utils import translation
 
-from portal.accounts.forms import LoginForm
+from portal.accounts.forms import LoginForm, OtpForm, PasswordChangeForm
 from portal.core.forms import PortalForm
-from portal.registration.forms import IdentityForm
+from portal.core.templatetags.fields import _blank_markup, _field
+from portal.registration.forms import IdentityForm, PasswordForm
 
 
 def render(source: str, **context) -> str:
@@ -64,3 +67,66 @@ def test_date_fieldset_describes_hint_and_every_part_error():
     for part in ("birth_year", "birth_month", "birth_day"):
         label = rf'<label( class="year")? for="id_{part}"><input [^>]*id="id_{part}"'
         assert re.search(label, html)
+
+
+# --- blank fields of unbound forms, written once ---------------------------------------------
+
+BLANK_FORMS = [
+    (IdentityForm, {}),
+    (LoginForm, {}),
+    (PasswordForm, {"email": "a@b.jp"}),
+    (OtpForm, {}),
+    (PasswordChangeForm, {"user": None}),
+]
+
+
+@pytest.fixture
+def empty_markup_cache():
+    _blank_markup.clear()
+    yield
+    _blank_markup.clear()
+
+
+@pytest.mark.parametrize(("form_class", "kwargs"), BLANK_FORMS)
+def test_a_remembered_blank_field_is_the_markup_written_afresh(
+    empty_markup_cache, form_class, kwargs
+):
+    for name in form_class.base_fields:
+        first = render("{% field form.f toggle=True %}", form={"f": form_class(**kwargs)[name]})
+        again = render("{% field form.f toggle=True %}", form={"f": form_class(**kwargs)[name]})
+        assert again == first == _field(form_class(**kwargs)[name], True)
+    assert len(_blank_markup) == len(form_class.base_fields)
+
+
+def test_what_a_user_typed_or_an_error_is_never_taken_from_memory(empty_markup_cache):
+    blank = render("{% field form.email %}", form=IdentityForm())
+    typed = render("{% field form.email %}", form=IdentityForm(initial={"email": "a@b.jp"}))
+    assert 'value="a@b.jp"' in typed and "value=" not in blank
+    bound = IdentityForm({"email": ""})
+    bound.is_valid()
+    with_error = render("{% field form.email %}", form=bound)
+    assert "error-message" in with_error and "error-message" not in blank
+    assert render("{% field form.email %}", form=IdentityForm()) == blank
+    assert len(_blank_markup) == 1
+
+
+def test_a_setting_shown_in_a_hint_and_the_language_are_part_of_the_key(
+    empty_markup_cache, settings
+):
+    settings.AUTH_KEY_DIGITS = 8
+    eight = render("{% field form.key %}", form=PasswordForm(email="a@b.jp"))
+    settings.AUTH_KEY_DIGITS = 6
+    six = render("{% field form.key %}", form=PasswordForm(email="a@b.jp"))
+    assert eight != six and "6" in re.search(r'class="hint"[^>]*>([^<]*)<', six).group(1)
+    with translation.override("en"):
+        render("{% field form.key %}", form=PasswordForm(email="a@b.jp"))
+    assert len(_blank_markup) == 3
+
+
+def test_a_blank_date_fieldset_is_remembered_and_a_filled_one_is_not(empty_markup_cache):
+    source = "{% date_fieldset 'L' 'H' form.birth_year form.birth_month form.birth_day %}"
+    blank = render(source, form=IdentityForm())
+    assert render(source, form=IdentityForm()) == blank
+    filled = render(source, form=IdentityForm(initial={"birth_year": "1990"}))
+    assert 'value="1990"' in filled and "value=" not in blank
+    assert len(_blank_markup) == 1
