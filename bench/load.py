@@ -787,6 +787,8 @@ def _django_hashers(params: dict):
             ARGON2_TIME_COST=params["t"],
             ARGON2_MEMORY_COST_KIB=params["m"],
             ARGON2_PARALLELISM=params["p"],
+            # One hashing process per core already: no slots needed (portal/accounts/hashers.py).
+            ARGON2_CONCURRENCY=0,
         )
         django.setup()
     from django.contrib.auth.hashers import check_password, make_password

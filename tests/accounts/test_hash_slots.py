@@ -1,0 +1,118 @@
+"""At most ARGON2_CONCURRENCY Argon2 hashes run at once on a host (portal/accounts/hashers.py),
+across threads and processes; a hash waits for a slot rather than failing."""
+
+import fcntl
+import os
+import threading
+import time
+
+import pytest
+from django.contrib.auth.hashers import check_password, make_password
+
+from portal.accounts import hashers
+
+ARGON2 = ["portal.accounts.hashers.TunedArgon2PasswordHasher"]
+
+
+@pytest.fixture
+def argon2(settings, tmp_path):
+    """The production hasher at OWASP's minimum cost, with slots in a folder of this test."""
+    settings.PASSWORD_HASHERS = ARGON2
+    settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST_KIB = 2, 19456
+    settings.ARGON2_PARALLELISM = 1
+    settings.ARGON2_SLOTS_DIR = tmp_path
+    return settings
+
+
+@pytest.fixture
+def hashing_intervals(monkeypatch):
+    """(start, end) of every Argon2 computation, as the argon2 library runs it."""
+    intervals = []
+    lock = threading.Lock()
+    original = hashers.Argon2PasswordHasher.encode
+
+    def timed(self, password, salt):
+        started = time.monotonic()
+        try:
+            return original(self, password, salt)
+        finally:
+            with lock:
+                intervals.append((started, time.monotonic()))
+
+    monkeypatch.setattr(hashers.Argon2PasswordHasher, "encode", timed)
+    return intervals
+
+
+def _most_at_once(intervals) -> int:
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    running = most = 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    return most
+
+
+def _hash_in_threads(threads: int, each: int) -> None:
+    errors = []
+
+    def work():
+        try:
+            for _ in range(each):
+                encoded = make_password("Slot#2026pass")
+                assert check_password("Slot#2026pass", encoded)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not errors
+
+
+def test_one_slot_runs_hashes_one_at_a_time(argon2, hashing_intervals):
+    argon2.ARGON2_CONCURRENCY = 1
+    _hash_in_threads(threads=4, each=2)
+    assert len(hashing_intervals) == 8
+    assert _most_at_once(hashing_intervals) == 1
+
+
+def test_two_slots_let_two_hashes_run_together(argon2, monkeypatch):
+    argon2.ARGON2_CONCURRENCY = 2
+    both_inside = threading.Barrier(2, timeout=10)  # broken unless two hash at the same time
+    original = hashers.Argon2PasswordHasher.encode
+
+    def meet(self, password, salt):
+        both_inside.wait()
+        return original(self, password, salt)
+
+    monkeypatch.setattr(hashers.Argon2PasswordHasher, "encode", meet)
+    _hash_in_threads(threads=2, each=1)
+
+
+def test_a_slot_held_by_another_process_makes_the_hash_wait_for_it(argon2, tmp_path):
+    argon2.ARGON2_CONCURRENCY = 1
+    # A separate open file with flock(2) on it: how another process on the host holds a slot.
+    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (make_password("Slot#2026pass"), done.set()))
+    thread.start()
+    try:
+        assert not done.wait(0.5)  # waiting, not failing
+    finally:
+        os.close(held)  # the other process ends (or dies): its lock goes with the file
+    assert done.wait(30)
+    thread.join()
+
+
+def test_no_limit_when_concurrency_is_zero(argon2, tmp_path):
+    argon2.ARGON2_CONCURRENCY = 0
+    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        assert check_password("Slot#2026pass", make_password("Slot#2026pass"))
+    finally:
+        os.close(held)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slot-0"]
