@@ -150,7 +150,10 @@ ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
 # Hashes in progress at once on this host, across all its processes (portal/accounts/hashers.py):
 # by default the CPUs this process may run on; 0 for no limit. The slots are lock files in a
 # local directory shared by the host's web and worker processes.
-ARGON2_CONCURRENCY = env.int("ARGON2_CONCURRENCY", default=len(os.sched_getaffinity(0)))
+_USABLE_CPUS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)
+ARGON2_CONCURRENCY = env.int("ARGON2_CONCURRENCY", default=_USABLE_CPUS)
 ARGON2_SLOTS_DIR = Path(env.str("ARGON2_SLOTS_DIR", default=str(VAR_DIR / "argon2-slots")))
 if ARGON2_CONCURRENCY > 0:
     ARGON2_SLOTS_DIR.mkdir(parents=True, exist_ok=True)

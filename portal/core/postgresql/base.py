@@ -41,7 +41,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if pgconn.status != ConnStatus.OK or pgconn.transaction_status != TransactionStatus.IDLE:
             return False
         try:
-            readable, _, _ = select.select([pgconn.socket], [], [], 0)
+            poller = select.poll()
+            poller.register(pgconn.socket, select.POLLIN)
+            return not poller.poll(0)  # readable, or hung up / in error: not quiet
         except (OSError, ValueError):
             return False
-        return not readable
