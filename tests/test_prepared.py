@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import FilteredRelation, Q
 from django.test.utils import CaptureQueriesContext
 
 from portal.accounts.models import LoginChallenge
@@ -102,8 +103,38 @@ def test_wrong_arguments_and_unsupported_querysets_are_refused(db):
         RegistrationFlow.objects.select_for_update(),
         RegistrationFlow.objects.values("pk"),
         RegistrationFlow.objects.distinct(),
+        RegistrationFlow.objects.prefetch_related("jobseeker"),
+        RegistrationFlow.objects.annotate(
+            open_stage=FilteredRelation("jobseeker", condition=Q(jobseeker__status="pending"))
+        ),
     ):
         with pytest.raises(ValueError):
             PreparedGet(queryset, "pk")
     with pytest.raises(ValueError):
         PreparedGet(RegistrationFlow.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)  # the threads' own connections see the rows
+def test_first_use_from_many_threads_at_once(user_with_jobseeker):
+    """Threads that compile the same query at the same moment each get the right instance."""
+    import threading
+
+    prepared = PreparedGet(get_user_model().objects.select_related("jobseeker"), "pk")
+    start = threading.Barrier(8)
+    found, errors = [], []
+
+    def use():
+        try:
+            start.wait(timeout=10)
+            found.append(prepared.get(pk=user_with_jobseeker.pk).jobseeker.name)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors and found == ["山田太郎"] * 8

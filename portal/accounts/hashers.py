@@ -13,6 +13,7 @@ is closed, even by a process that dies. Memory for hashes is bounded the same wa
 
 import contextlib
 import fcntl
+import logging
 import os
 import random
 from pathlib import Path
@@ -20,17 +21,33 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+logger = logging.getLogger(__name__)
+
 
 @contextlib.contextmanager
 def argon2_slot():
     """Holds one of the host's ARGON2_CONCURRENCY slots (a free one if any, else waits on one
-    picked at random); no limit when ARGON2_CONCURRENCY is 0."""
+    picked at random); no limit when ARGON2_CONCURRENCY is 0. A slot file this process cannot
+    open (another user's, say) is a performance loss, not a reason to refuse a login: the hash
+    then runs without a slot, and the error is logged."""
     count = settings.ARGON2_CONCURRENCY
     if count <= 0:
         yield
         return
     paths = [Path(settings.ARGON2_SLOTS_DIR) / f"slot-{n}" for n in range(count)]
-    fd = None
+    try:
+        fd = _slot_take(paths)
+    except OSError:
+        logger.exception("Argon2 slot unavailable in %s; hashing without one", paths[0].parent)
+        fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+def _slot_take(paths: list[Path]) -> int:
     # A file opened for each attempt: flock(2) locks belong to the open file, so threads of
     # one process exclude each other as processes do.
     for path in paths:
@@ -40,20 +57,15 @@ def argon2_slot():
         except BlockingIOError:
             os.close(candidate)
             continue
-        fd = candidate
-        break
-    if fd is None:
-        # Which busy slot to wait on only spreads the waiters; it guards nothing.
-        fd = os.open(random.choice(paths), os.O_RDWR | os.O_CREAT, 0o600)  # noqa: S311
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
+        return candidate
+    # Which busy slot to wait on only spreads the waiters; it guards nothing.
+    fd = os.open(random.choice(paths), os.O_RDWR | os.O_CREAT, 0o600)  # noqa: S311
     try:
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class TunedArgon2PasswordHasher(Argon2PasswordHasher):

@@ -45,7 +45,10 @@ class PreparedGet:
             or query.select_for_update
             or query.distinct
             or query.combinator
+            or query._filtered_relations
             or queryset._fields is not None
+            or queryset._prefetch_related_lookups
+            or queryset._known_related_objects
         ):
             raise ValueError("PreparedGet takes an unfiltered, unordered, unannotated queryset")
         if not field_names:
@@ -57,16 +60,18 @@ class PreparedGet:
     def _compile(self, connection) -> _Compiled:
         queryset = self._queryset
         opts = queryset.model._meta
-        compiler = queryset.query.get_compiler(connection=connection)
+        query = queryset.query.clone()  # compiling changes the query: never the shared one
+        compiler = query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         quote = connection.ops.quote_name
-        alias = queryset.query.get_initial_alias()
+        alias = query.get_initial_alias()
         fields = [opts.pk if name == "pk" else opts.get_field(name) for name in self._field_names]
         conditions = " AND ".join(f"{quote(alias)}.{quote(f.column)} = %s" for f in fields)
         select, klass_info = compiler.select, compiler.klass_info
         start, stop = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         compiled = _Compiled(
-            sql=f"{sql} WHERE {conditions}",
+            # Two rows are enough to tell MultipleObjectsReturned (get() asks for 21).
+            sql=f"{sql} WHERE {conditions} LIMIT 2",
             params=tuple(params),
             fields=fields,
             compiler=compiler,

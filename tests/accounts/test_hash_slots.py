@@ -116,3 +116,26 @@ def test_no_limit_when_concurrency_is_zero(argon2, tmp_path):
     finally:
         os.close(held)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slot-0"]
+
+
+def test_a_verification_waits_for_a_slot_too(argon2, tmp_path):
+    encoded = make_password("Slot#2026pass")
+    argon2.ARGON2_CONCURRENCY = 1
+    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (check_password("Slot#2026pass", encoded), done.set()))
+    thread.start()
+    try:
+        assert not done.wait(0.5)
+    finally:
+        os.close(held)
+    assert done.wait(30)
+    thread.join()
+
+
+def test_a_slot_file_that_cannot_be_opened_does_not_refuse_the_login(argon2, tmp_path, caplog):
+    argon2.ARGON2_CONCURRENCY = 1
+    (tmp_path / "slot-0").mkdir()  # not a file this process can open for writing
+    assert check_password("Slot#2026pass", make_password("Slot#2026pass"))
+    assert "Argon2 slot unavailable" in caplog.text

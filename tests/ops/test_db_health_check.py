@@ -95,3 +95,48 @@ def test_a_connection_in_a_transaction_gets_djangos_check(persistent_connection)
     finally:
         if conn.connection is not None:
             conn.connection.execute("ROLLBACK")
+
+
+def _admin(conn):
+    settings = conn.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres",
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+
+
+def test_a_column_type_changed_by_a_migration_costs_one_request_not_a_minute(
+    persistent_connection,
+):
+    """Statements prepared before a column's type changed fail; the connection that failed is
+    replaced at the end of that request instead of failing every request until CONN_MAX_AGE."""
+    from django.db import NotSupportedError
+
+    conn = persistent_connection
+    if not conn.settings_dict["OPTIONS"].get("prepare_threshold"):
+        pytest.skip("prepared statements are off (DATABASE_PREPARED_STATEMENTS=0)")
+    with _admin(conn) as admin:
+        admin.execute("CREATE TABLE prepared_probe (code varchar(10))")
+        admin.execute("INSERT INTO prepared_probe VALUES ('a')")
+        try:
+
+            def read():
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT code FROM prepared_probe WHERE code = %s", ["a"])
+                    return cursor.fetchone()[0]
+
+            for _ in range(8):  # prepared by psycopg after 5 runs
+                assert read() == "a"
+            admin.execute("ALTER TABLE prepared_probe ALTER COLUMN code TYPE varchar(16)")
+            with pytest.raises(NotSupportedError, match="cached plan"):
+                read()  # the request that meets the change fails …
+            conn.close_if_unusable_or_obsolete()  # … and at its end (request_finished)
+            assert conn.connection is None
+            assert read() == "a"  # the next request is served on a fresh connection
+        finally:
+            conn.close()
+            admin.execute("DROP TABLE prepared_probe")

@@ -29,10 +29,12 @@ def _blank_key(bound_field):
     BoundField.as_widget and the widget's get_context read no more), or None when the field
     is bound, has a value, or has an unhashable part."""
     form = bound_field.form
-    if form.is_bound or bound_field.value() not in (None, ""):
-        return None
+    if form.is_bound or bound_field.value() not in (None, "") or bound_field.errors:
+        return None  # errors only on a bound form today; never remember one regardless
     field = bound_field.field
     widget = field.widget
+    if hasattr(widget, "choices"):
+        return None  # options are not part of the key
     key = (
         type(form),
         form.prefix,
@@ -47,6 +49,7 @@ def _blank_key(bound_field):
         field.localize,
         type(widget),
         getattr(widget, "input_type", None),
+        widget.template_name,
         tuple(widget.attrs.items()),
     )
     try:
