@@ -1,5 +1,5 @@
 """Django's PostgreSQL backend, with the connection health check asking the socket first, and
-a connection that had an error replaced rather than reused.
+a connection whose prepared statements a migration made stale replaced rather than reused.
 
 With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before a reused connection's first query in
 each request. That round trip cost a web worker about as much CPU as a page's own query.
@@ -16,19 +16,39 @@ would wait for TCP's timeout as well.
 
 With prepared statements (DATABASE_PREPARED_STATEMENTS), a migration that changes a column's
 type makes PostgreSQL refuse the statements prepared before it ("cached plan must not change
-result type") on every connection that prepared them, while `SELECT 1` still succeeds: Django
-would keep such a connection and fail each request until CONN_MAX_AGE. So after an error (other
-than the integrity and data errors Django leaves alone) the connection is closed at the end of
-the request; the next one starts on a fresh connection with nothing prepared.
+result type", SQLSTATE 0A000) on every connection that prepared them, while `SELECT 1` still
+succeeds: Django would keep such a connection and fail those statements until CONN_MAX_AGE,
+inside transactions too (a rollback clears Django's own error flag). So a connection that met
+that error is closed at the end of the request; the next one starts with nothing prepared.
 """
 
 import select
 
+from django.db import NotSupportedError
 from django.db.backends.postgresql import base
 from psycopg.pq import ConnStatus, TransactionStatus
 
+_FEATURE_NOT_SUPPORTED = "0A000"  # what a statement prepared before a column's type changed gets
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared_statements_stale = False
+        self.execute_wrappers.append(self._note_stale_prepared_statements)
+
+    def _note_stale_prepared_statements(self, execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except NotSupportedError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == _FEATURE_NOT_SUPPORTED:
+                self.prepared_statements_stale = True
+            raise
+
+    def connect(self):
+        super().connect()
+        self.prepared_statements_stale = False
+
     def close_if_health_check_failed(self):
         if (
             self.connection is not None
@@ -41,7 +61,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().close_if_health_check_failed()
 
     def close_if_unusable_or_obsolete(self):
-        if self.connection is not None and self.errors_occurred:
+        if self.connection is not None and self.prepared_statements_stale:
             self.close()
             return
         super().close_if_unusable_or_obsolete()
