@@ -14,6 +14,7 @@ from portal.jobseekers.models import JobSeeker
 from portal.registration.flow import Purpose
 from portal.registration.models import RegistrationFlow
 from portal.registration.services import flow_start
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -117,24 +118,8 @@ def test_wrong_arguments_and_unsupported_querysets_are_refused(db):
 @pytest.mark.django_db(transaction=True)  # the threads' own connections see the rows
 def test_first_use_from_many_threads_at_once(user_with_jobseeker):
     """Threads that compile the same query at the same moment each get the right instance."""
-    import threading
-
     prepared = PreparedGet(get_user_model().objects.select_related("jobseeker"), "pk")
-    start = threading.Barrier(8)
-    found, errors = [], []
-
-    def use():
-        try:
-            start.wait(timeout=10)
-            found.append(prepared.get(pk=user_with_jobseeker.pk).jobseeker.name)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=use) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors and found == ["山田太郎"] * 8
+    found = run_at_once(
+        [lambda: prepared.get(pk=user_with_jobseeker.pk).jobseeker.name] * 8, timeout=30
+    )
+    assert found == ["山田太郎"] * 8

@@ -1,8 +1,6 @@
 """Cases found in review of the login: each one a way to get around a limit or to learn or
 block something."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -13,6 +11,7 @@ from portal.accounts.models import LoginChallenge, LoginEvent
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.registration.journey import deliver_mail, key_from
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -23,21 +22,12 @@ def test_parallel_guesses_run_no_more_checks_than_the_threshold(account, no_otp,
     checks = []
     real = services._password_matches
     monkeypatch.setattr(services, "_password_matches", lambda u, p: checks.append(1) or real(u, p))
-    barrier = threading.Barrier(12)
-    statuses = []
-
-    def guess(n):
-        barrier.wait()
-        try:
-            statuses.append(login_post(Client(), account.email, f"Guess#{n}x1").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_at_once(
+        [
+            lambda n=n: login_post(Client(), account.email, f"Guess#{n}x1").status_code
+            for n in range(12)
+        ]
+    )
     assert statuses == [200] * 12
     assert len(checks) <= 5  # LOGIN_FAILURES_PER_ACCOUNT_AND_IP
     assert "一時的に停止しています" in login_post(Client(), account.email).content.decode()

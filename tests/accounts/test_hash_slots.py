@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.hashers import check_password, make_password
 
 from portal.accounts import hashers
+from tests.threads import run_at_once
 
 ARGON2 = ["portal.accounts.hashers.TunedArgon2PasswordHasher"]
 
@@ -53,22 +54,12 @@ def _most_at_once(intervals) -> int:
 
 
 def _hash_in_threads(threads: int, each: int) -> None:
-    errors = []
-
     def work():
-        try:
-            for _ in range(each):
-                encoded = make_password("Slot#2026pass")
-                assert check_password("Slot#2026pass", encoded)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for _ in range(each):
+            encoded = make_password("Slot#2026pass")
+            assert check_password("Slot#2026pass", encoded)
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not errors
+    run_at_once([work] * threads)
 
 
 def test_one_slot_runs_hashes_one_at_a_time(argon2, hashing_intervals):

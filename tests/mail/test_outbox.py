@@ -1,13 +1,12 @@
 """The outbox and its worker against a real SMTP server."""
 
-import threading
-
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
 from portal.mail.models import MailAttempt, OutboundMail
 from portal.mail.services import mail_deliver_due, mail_queue
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -93,21 +92,12 @@ def test_secret_never_in_subject(db, monkeypatch):
 def test_several_workers_never_send_one_mail_twice(smtp_server):
     for n in range(60):
         _queue(to=f"w{n}@example.jp")
-    barrier = threading.Barrier(4)
 
     def worker():
-        barrier.wait()
-        try:
-            while mail_deliver_due(batch_size=5).handled:
-                pass
-        finally:
-            connection.close()
+        while mail_deliver_due(batch_size=5).handled:
+            pass
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once([worker] * 4)
     recipients = [m["To"] for m in smtp_server.messages]
     assert len(recipients) == 60 and len(set(recipients)) == 60
     assert OutboundMail.objects.filter(status="sent").count() == 60

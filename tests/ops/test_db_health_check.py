@@ -36,6 +36,18 @@ def _server_pid(conn) -> int:
         return cursor.fetchone()[0]
 
 
+def _admin(conn):
+    settings = conn.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres",
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+
+
 def _spy_on_select_1():
     return mock.patch.object(
         django_postgresql.DatabaseWrapper,
@@ -60,15 +72,7 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it(
 ):
     conn = persistent_connection
     pid = _server_pid(conn)
-    settings = conn.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"] or "postgres",
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as admin:
+    with _admin(conn) as admin:
         # Only this test's own backend: the shared server keeps running.
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
     socket = conn.connection.pgconn.socket
@@ -95,18 +99,6 @@ def test_a_connection_in_a_transaction_gets_djangos_check(persistent_connection)
     finally:
         if conn.connection is not None:
             conn.connection.execute("ROLLBACK")
-
-
-def _admin(conn):
-    settings = conn.settings_dict
-    return psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"] or "postgres",
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-        autocommit=True,
-    )
 
 
 def test_a_column_type_changed_by_a_migration_costs_one_request_not_a_minute(

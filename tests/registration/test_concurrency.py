@@ -1,7 +1,5 @@
 """Two tabs (or two app servers) sending the right key at the same moment: one success."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -11,6 +9,7 @@ from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from portal.registration import services
 from tests.registration.journey import GOOD_PASSWORD, Journey, deliver_mail, key_from
+from tests.threads import run_at_once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -26,27 +25,17 @@ def test_concurrent_double_submit_of_the_right_key(make_jobseeker, smtp_server):
     cookie = journey.client.cookies
 
     rounds = 8
-    barrier = threading.Barrier(rounds)
-    outcomes = []
 
     def submit():
         tab = Client()
         tab.cookies = cookie  # the same browser, another tab
-        barrier.wait()
-        try:
-            response = tab.post(
-                reverse("registration:password"),
-                {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD, "key": key},
-            )
-            outcomes.append(response.status_code)
-        finally:
-            connection.close()
+        response = tab.post(
+            reverse("registration:password"),
+            {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD, "key": key},
+        )
+        return response.status_code
 
-    threads = [threading.Thread(target=submit) for _ in range(rounds)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_at_once([submit] * rounds)
 
     assert outcomes == [302] * rounds  # every tab lands on ④, none errors
     seeker = JobSeeker.objects.get(email="race@example.jp")
@@ -65,21 +54,11 @@ def test_concurrent_service_calls_give_exactly_one_completed(make_jobseeker, smt
     deliver_mail()
     key = key_from(smtp_server.to("race2@example.jp")[0])
     flow_id = journey.client.session["flow:register"]
-    barrier = threading.Barrier(4)
-    results = []
 
     def run():
-        barrier.wait()
-        try:
-            results.append(services.flow_complete(flow_id, key=key, password=GOOD_PASSWORD).outcome)
-        finally:
-            connection.close()
+        return services.flow_complete(flow_id, key=key, password=GOOD_PASSWORD).outcome
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once([run] * 4)
     assert sorted(r.value for r in results) == sorted(["completed"] + ["already_completed"] * 3)
 
 
@@ -98,23 +77,11 @@ def test_two_browsers_completing_for_one_job_seeker_never_deadlock(
     second.start(email)
     deliver_mail()
     keys = [key_from(m) for m in smtp_server.to(email)]
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def finish(journey, key):
-        barrier.wait()
-        try:
-            statuses.append(journey.complete(key).status_code)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=finish, args=(first, keys[0])),
-        threading.Thread(target=finish, args=(second, keys[1])),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_at_once(
+        [
+            lambda: first.complete(keys[0]).status_code,
+            lambda: second.complete(keys[1]).status_code,
+        ]
+    )
     assert statuses == [302, 302]  # one lands on ④, the other on ① with a message; no 500
     assert AuditEvent.objects.filter(action="register.completed").count() == 1
