@@ -4,8 +4,6 @@ locked IDs are refused. A job seeker's right password authenticates (the admin s
 non-staff), but only a staff login clears the counters and is logged as a login, since a job
 seeker's login is complete only after the one-time password of the My Page login."""
 
-import functools
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -23,10 +21,9 @@ from portal.core.client_ip import client_ip
 from portal.core.prepared import PreparedGet
 from portal.core.text import normalize_email
 
-
-@functools.cache
-def _user_with_jobseeker() -> PreparedGet:
-    return PreparedGet(get_user_model()._default_manager.select_related("jobseeker"), "pk")
+_USER_WITH_JOBSEEKER = PreparedGet(
+    get_user_model()._default_manager.select_related("jobseeker"), "pk"
+)
 
 
 class LockoutModelBackend(ModelBackend):
@@ -35,7 +32,7 @@ class LockoutModelBackend(ModelBackend):
         checks both (accounts.services.mypage_allowed)."""
         user_model = get_user_model()
         try:
-            user = _user_with_jobseeker().get(pk=user_id)
+            user = _USER_WITH_JOBSEEKER.get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

@@ -526,15 +526,13 @@ def login_challenge_get(challenge_id) -> LoginChallenge | None:
     except ValueError:
         return None
     try:
-        challenge = _challenge_with_user().get(pk=challenge_id)
+        challenge = _CHALLENGE_WITH_USER.get(pk=challenge_id)
     except LoginChallenge.DoesNotExist:
         return None
     return challenge if challenge.is_open else None
 
 
-@functools.cache
-def _challenge_with_user() -> PreparedGet:
-    return PreparedGet(LoginChallenge.objects.select_related("user"), "pk")
+_CHALLENGE_WITH_USER = PreparedGet(LoginChallenge.objects.select_related("user"), "pk")
 
 
 def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> None:

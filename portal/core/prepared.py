@@ -55,7 +55,7 @@ class PreparedGet:
             raise ValueError("PreparedGet needs at least one field to look up by")
         self._queryset = queryset.order_by()  # no Meta.ordering: get() drops it too
         self._field_names = field_names
-        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._compiled: dict[str, _Compiled] = {}  # by database alias
 
     def _compile(self, connection) -> _Compiled:
         queryset = self._queryset
@@ -80,7 +80,7 @@ class PreparedGet:
             span=slice(start, stop),
             populators=get_related_populators(klass_info, select, connection.alias),
         )
-        self._compiled[(connection.alias, connection.vendor)] = compiled
+        self._compiled[connection.alias] = compiled
         return compiled
 
     def get(self, **values):
@@ -91,7 +91,7 @@ class PreparedGet:
         model = self._queryset.model
         using = self._queryset.db
         connection = connections[using]
-        compiled = self._compiled.get((using, connection.vendor)) or self._compile(connection)
+        compiled = self._compiled.get(using) or self._compile(connection)
         params = [
             *compiled.params,
             *(

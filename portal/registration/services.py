@@ -3,7 +3,6 @@ final step re-checks every earlier fact under a row lock (DESIGN §2)."""
 
 import datetime as dt
 import enum
-import functools
 import secrets
 from dataclasses import dataclass
 
@@ -72,9 +71,7 @@ def flow_start(
     return flow
 
 
-@functools.cache
-def _flow_by_id_and_purpose() -> PreparedGet:
-    return PreparedGet(RegistrationFlow.objects.all(), "pk", "purpose")
+_FLOW_BY_ID_AND_PURPOSE = PreparedGet(RegistrationFlow.objects.all(), "pk", "purpose")
 
 
 def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | None:
@@ -82,14 +79,10 @@ def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | Non
     if flow_id is None:
         return None
     try:
-        flow = _flow_by_id_and_purpose().get(pk=flow_id, purpose=purpose)
+        flow = _FLOW_BY_ID_AND_PURPOSE.get(pk=flow_id, purpose=purpose)
     except RegistrationFlow.DoesNotExist:
         return None
-    if (
-        flow
-        and flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT)
-        and clock.now() > flow.expires_at
-    ):
+    if flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
         with transaction.atomic():
             locked = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
             if locked.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT):
