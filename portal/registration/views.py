@@ -69,6 +69,15 @@ def _completed_here(request, purpose: Purpose) -> bool:
     return flow_id is not None and request.session.get(_completed_key(purpose)) == flow_id
 
 
+def _done(request, purpose: Purpose, screen: str, template: str, context: dict):
+    """The completion screen, for a flow completed here, or else wherever the flow belongs."""
+    if not _completed_here(request, purpose):
+        _flow, elsewhere = _resume(request, purpose, screen)
+        if elsewhere:
+            return elsewhere
+    return render(request, template, context)
+
+
 def _resume(request, purpose: Purpose, screen: str):
     """(flow, None) when this browser's flow belongs on `screen`, else (flow, redirect)."""
     flow = services.flow_resume(request.session.get(_session_key(purpose)), purpose)
@@ -371,11 +380,9 @@ def change_address(request):
 @require_GET
 def done(request):
     """④ パスワード登録完了"""
-    if not _completed_here(request, Purpose.REGISTER):
-        _flow, elsewhere = _resume(request, Purpose.REGISTER, "registration:done")
-        if elsewhere:
-            return elsewhere
-    return render(request, "registration/done.html", {"step": 4})
+    return _done(
+        request, Purpose.REGISTER, "registration:done", "registration/done.html", {"step": 4}
+    )
 
 
 # --- パスワード再設定 (forgotten password): the same machinery, for opened accounts ---------
@@ -438,8 +445,6 @@ def reset_change_address(request):
 @never_cache
 @require_GET
 def reset_done(request):
-    if not _completed_here(request, Purpose.RESET):
-        _flow, elsewhere = _resume(request, Purpose.RESET, "registration:reset_done")
-        if elsewhere:
-            return elsewhere
-    return render(request, "registration/reset_done.html", {})
+    return _done(
+        request, Purpose.RESET, "registration:reset_done", "registration/reset_done.html", {}
+    )
