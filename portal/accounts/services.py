@@ -128,6 +128,13 @@ def _failure_counters(ip: str) -> tuple[tuple[str, str, int], ...]:
     )
 
 
+def _counter_rows(key: str, ip: str) -> Q:
+    """The two counter rows of this ID (see _failure_counters)."""
+    return Q(login_key=key) & functools.reduce(
+        operator.or_, (Q(scope=scope, ip=row_ip) for scope, row_ip, _ in _failure_counters(ip))
+    )
+
+
 def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     """Adds one failure to the (ID, IP) counter and to the ID's account-wide counter; a counter
     reaching its threshold locks for settings.LOGIN_LOCK_MINUTES. Returns the lock in force
@@ -137,22 +144,19 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     lock_for = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
     counters = _failure_counters(ip)
     with transaction.atomic():
-        # Both counters exist, then both are locked, always in the same order (pair, then
-        # account), so concurrent failures cannot deadlock: two statements whatever existed.
+        # Both counters are made to exist and locked by one upsert, always in the same order
+        # (pair, then account), so concurrent failures cannot deadlock. An upsert that meets
+        # an existing row locks it (the no-op update), so a purge cannot delete it between
+        # this statement and the next.
         LoginThrottle.objects.bulk_create(
             [LoginThrottle(login_key=key, scope=scope, ip=row_ip) for scope, row_ip, _ in counters],
-            ignore_conflicts=True,
+            update_conflicts=True,
+            unique_fields=["login_key", "scope", "ip"],
+            update_fields=["login_key"],
         )
         locked = {
             row.scope: row
-            for row in LoginThrottle.objects.select_for_update()
-            .filter(
-                functools.reduce(
-                    operator.or_, (Q(scope=scope, ip=row_ip) for scope, row_ip, _ in counters)
-                ),
-                login_key=key,
-            )
-            .order_by("-scope")
+            for row in LoginThrottle.objects.select_for_update().filter(_counter_rows(key, ip))
         }
         rows = []
         for scope, _row_ip, threshold in counters:
@@ -170,29 +174,27 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
                 row.last_failure_at = now
                 if row.failures >= threshold:
                     row.locked_until = now + lock_for
-            row.save()
+            # Two plain updates cost less than bulk_update's one CASE statement to write.
+            row.save(update_fields=["failures", "last_failure_at", "locked_until"])
         locks = [row.locked_until for row, _ in rows if row.locked_until is not None]
         until = max(locks) if locks else None
-        # Forget counters nobody has touched for a window, unless they hold a lock.
-        LoginThrottle.objects.filter(last_failure_at__lt=window_start).filter(
-            Q(locked_until__isnull=True) | Q(locked_until__lte=now)
-        ).delete()
     return LockStatus(until), already_locked
 
 
 def _failure_refund(key: str, ip: str) -> None:
     """Takes back an attempt counted up front that turned out right (see
-    login_password_attempt); a lock that attempt caused is lifted with it."""
-    with transaction.atomic():
-        for scope, row_ip, threshold in _failure_counters(ip):
-            # One statement; SQL reads `failures` before the decrement in both expressions.
-            LoginThrottle.objects.filter(login_key=key, scope=scope, ip=row_ip).update(
-                failures=Greatest(F("failures") - 1, 0),
-                locked_until=Case(
-                    When(failures__lte=threshold, then=None),
-                    default=F("locked_until"),
-                ),
-            )
+    login_password_attempt); a lock that attempt caused is lifted with it. One statement:
+    SQL reads `failures` before the decrement in both expressions."""
+    LoginThrottle.objects.filter(_counter_rows(key, ip)).update(
+        failures=Greatest(F("failures") - 1, 0),
+        locked_until=Case(
+            *(
+                When(scope=scope, failures__lte=threshold, then=None)
+                for scope, _row_ip, threshold in _failure_counters(ip)
+            ),
+            default=F("locked_until"),
+        ),
+    )
 
 
 def login_failure_record(
@@ -216,10 +218,7 @@ def login_failure_record(
 
 
 def _throttle_reset(key: str, ip: str) -> None:
-    LoginThrottle.objects.filter(login_key=key).filter(
-        Q(scope=LoginThrottle.Scope.ACCOUNT)
-        | Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=ip or "")
-    ).delete()
+    LoginThrottle.objects.filter(_counter_rows(key, ip or "")).delete()
 
 
 def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
@@ -294,17 +293,22 @@ def login_password_attempt(
     user_agent: str = "",
     channel: str = LoginEvent.Channel.MYPAGE,
     allowed=lambda user: True,
+    refund: bool = True,
 ) -> tuple[PasswordAttempt, LockStatus]:
     """One password attempt for an ID (existing or not). The attempt is counted before the
     password is checked and taken back when it is right, so parallel guesses can never run
-    more checks than the lockout threshold allows. A locked ID costs no check at all."""
+    more checks than the lockout threshold allows. A locked ID costs no check at all.
+
+    `refund=False`: a right attempt is left counted, for a caller that logs in at once
+    (login_complete clears the counters) or else takes it back itself."""
     key = login_key(login_id)
     lock, already_locked = _failure_count(key, ip or "")
     if already_locked:
         _locked_event_record(key, lock, user=user, ip=ip, user_agent=user_agent, channel=channel)
         return PasswordAttempt.LOCKED, lock
     if _password_matches(user, password) and allowed(user):
-        _failure_refund(key, ip or "")
+        if refund:
+            _failure_refund(key, ip or "")
         return PasswordAttempt.RIGHT, LockStatus()
     login_event_record(
         LoginEvent.Outcome.PASSWORD_FAILURE,
@@ -334,13 +338,18 @@ def _locked_event_record(key, lock: LockStatus, *, user, ip, user_agent, channel
         )
 
 
+_USER_BY_EMAIL_WITH_JOBSEEKER = PreparedGet(
+    get_user_model()._default_manager.select_related("jobseeker"), "email"
+)
+
+
 def _user_for_login(login_id: str):
-    user_model = get_user_model()
-    return (
-        user_model.objects.select_related("jobseeker")
-        .filter(email=normalize_email(login_id))
-        .first()
-    )
+    """The account of a login ID with its job seeker (e-mail addresses are stored normalised
+    and unique), or None."""
+    try:
+        return _USER_BY_EMAIL_WITH_JOBSEEKER.get(email=normalize_email(login_id))
+    except get_user_model().DoesNotExist:
+        return None
 
 
 def jobseeker_of(user) -> JobSeeker | None:
@@ -389,21 +398,30 @@ def login_credentials_check(
     trusted_cookie: str | None = None,
 ) -> LoginResult:
     """The first login step: ID and password. Unknown, pending and suspended IDs get the same
-    answer and the same single password-hash check as a wrong password."""
+    answer and the same single password-hash check as a wrong password. On OK the caller
+    logs the account in with login_complete, which also clears the failure counters."""
     if rate_limit_exceeded(
         "login-ip", ip or "", limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR, window_seconds=3600
     ):
         return LoginResult(LoginStatus.RATE_LIMITED)
     user = _user_for_login(login_id)
     attempt, lock = login_password_attempt(
-        login_id, password, user=user, ip=ip, user_agent=user_agent, allowed=mypage_allowed
+        login_id,
+        password,
+        user=user,
+        ip=ip,
+        user_agent=user_agent,
+        allowed=mypage_allowed,
+        refund=False,
     )
     if attempt != PasswordAttempt.RIGHT:
         if lock.locked:
             return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
         return LoginResult(LoginStatus.FAILED)
     if not settings.LOGIN_OTP_ENABLED or trusted_browser_check(user, trusted_cookie):
+        # The caller logs in now: login_complete clears the counters, this attempt with them.
         return LoginResult(LoginStatus.OK, user=user)
+    _failure_refund(login_key(login_id), ip or "")
     try:
         challenge = login_challenge_start(user)
     except OtpMailCapReached:
@@ -733,10 +751,14 @@ def user_session_track(user, session_key: str, *, ip: str | None, user_agent: st
         "ip": _ip_or_none(ip),
         "user_agent": (user_agent or "")[:_USER_AGENT_MAX],
     }
-    # auth_login gives every login a new session key, so this is an insert; the update first
-    # keeps a repeated key from failing (two statements, not get-or-create's savepoints).
-    if not UserSession.objects.filter(session_key=session_key).update(**row):
-        UserSession.objects.create(session_key=session_key, **row)
+    # auth_login gives every login a new session key, so this is an insert; a repeated key
+    # takes the row over (one upsert statement, not get-or-create's savepoints).
+    UserSession.objects.bulk_create(
+        [UserSession(session_key=session_key, **row)],
+        update_conflicts=True,
+        unique_fields=["session_key"],
+        update_fields=list(row),
+    )
 
 
 def user_session_forget(session_key: str | None) -> None:

@@ -7,6 +7,9 @@
     mail bodies          blanked (body and sealed key) RETENTION_MAIL_BODIES_DAYS after the
                          mail was sent, or was written if it never will be
     audit events         deleted after RETENTION_AUDIT_EVENTS_DAYS
+    login records        finished one-time-password steps, expired trusted browsers, old
+                         tracked sessions, idle failure counters, and login events after
+                         RETENTION_LOGIN_EVENTS_DAYS
 
 A retention of 0 days keeps that kind forever. Work is done in batches, each its own short
 transaction, so a purge of a large backlog never holds long locks.
@@ -157,11 +160,24 @@ def audit_events_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fal
 
 def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = False) -> int:
     """Finished one-time-password steps, expired trusted browsers, tracked sessions older than
-    any session can live, and login events past RETENTION_LOGIN_EVENTS_DAYS."""
-    from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser, UserSession
+    any session can live, failure counters nobody has touched for a failure window (unless
+    they hold a lock), and login events past RETENTION_LOGIN_EVENTS_DAYS."""
+    from portal.accounts.models import (
+        LoginChallenge,
+        LoginEvent,
+        LoginThrottle,
+        TrustedBrowser,
+        UserSession,
+    )
 
     day_ago = now - dt.timedelta(days=1)
+    window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     querysets = [
+        # A counter past its window counts from 0 again anyway (accounts.services).
+        LoginThrottle.objects.filter(
+            Q(last_failure_at__lt=window_start) | Q(last_failure_at__isnull=True),
+            Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        ),
         LoginChallenge.objects.filter(expires_at__lt=day_ago),
         TrustedBrowser.objects.filter(expires_at__lt=now),
         UserSession.objects.filter(
@@ -177,7 +193,9 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
         _batches(
             queryset,
             batch_size,
-            lambda ids, model=queryset.model: model.objects.filter(pk__in=ids).delete(),
+            # The batch's rows are matched again as they are deleted: a failure counter a
+            # login touched since it was picked stays.
+            lambda ids, queryset=queryset: queryset.filter(pk__in=ids).delete(),
         )
         for queryset in querysets
     )

@@ -171,3 +171,28 @@ def test_login_records_go_when_nothing_can_use_them(settings, clock):
     assert list(LoginEvent.objects.all()) == [kept_event]
     assert not TrustedBrowser.objects.exists() and not UserSession.objects.exists()
     assert "login_records=0" in purge()
+
+
+def test_idle_failure_counters_go_unless_they_hold_a_lock(settings, clock):
+    from portal.accounts.models import LoginThrottle
+    from portal.accounts.services import login_failure_record
+
+    settings.LOGIN_FAILURE_WINDOW_MINUTES = 60
+    settings.LOGIN_LOCK_MINUTES = 120
+    login_failure_record("idle@example.jp", ip="10.0.0.1")
+    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP):
+        login_failure_record("locked@example.jp", ip="10.0.0.2")
+    clock.advance(minutes=61)
+    login_failure_record("recent@example.jp", ip="10.0.0.3")
+
+    def left():
+        return sorted((row.ip, row.scope) for row in LoginThrottle.objects.all())
+
+    everything = left()
+    # idle@: both counters; locked@: the account-wide one, which holds no lock.
+    assert "login_records=3" in purge("--dry-run") and left() == everything
+    assert "login_records=3" in purge()
+    assert left() == [("", "account"), ("10.0.0.2", "pair"), ("10.0.0.3", "pair")]
+    clock.advance(minutes=60)  # the lock has run out
+    assert "login_records=1" in purge()
+    assert left() == [("", "account"), ("10.0.0.3", "pair")]
