@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -132,11 +133,16 @@ def _claim(batch_size: int) -> list[OutboundMail]:
             .order_by("lease_until", "id")[: max(0, batch_size - len(due))]
         )
         mails = due + expired
+        if mails:
+            OutboundMail.objects.filter(pk__in=[mail.pk for mail in mails]).update(
+                status=OutboundMail.Status.SENDING,
+                lease_until=lease_until,
+                attempts=F("attempts") + 1,
+            )
         for mail in mails:
             mail.status = OutboundMail.Status.SENDING
             mail.lease_until = lease_until
             mail.attempts += 1
-        OutboundMail.objects.bulk_update(mails, ["status", "lease_until", "attempts"])
     return mails
 
 
@@ -150,6 +156,14 @@ def _message(mail: OutboundMail) -> EmailMessage:
     return EmailMessage(
         subject=mail.subject, body=body, from_email=settings.MAIL_SENDER, to=[mail.to]
     )
+
+
+def _lease_holds(mail: OutboundMail) -> bool:
+    """Whether this worker's lease on a mail still has half its length to run: then it
+    outlasts one send (at most a few EMAIL_TIMEOUTs), and renewing it would be a statement
+    for nothing. The first mails of a batch are sent on the claim's lease."""
+    left = mail.lease_until - clock.now()
+    return left >= dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS / 2)
 
 
 def _renew_lease(mail: OutboundMail) -> bool:
@@ -188,8 +202,9 @@ def _record(mail: OutboundMail, *, ok: bool, error: str = "") -> None:
 
 
 def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> DeliveryReport:
-    """Delivers one batch of due mails over one SMTP connection. Each mail's lease is renewed
-    just before it is sent, so a slow batch never races another worker for the same mail.
+    """Delivers one batch of due mails over one SMTP connection. A mail whose lease is past its
+    first half is renewed just before it is sent, so a slow batch never races another worker
+    for the same mail.
     Delivery is at-least-once: a crash after the SMTP server accepted a mail but before its
     row was marked sent sends it again when the lease runs out."""
     report = DeliveryReport()
@@ -209,7 +224,7 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
                     pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
                 ).update(status=OutboundMail.Status.QUEUED, lease_until=None)
                 continue
-            if not _renew_lease(mail):
+            if not _lease_holds(mail) and not _renew_lease(mail):
                 continue
             try:
                 # Opens the connection when it is closed (first mail, or after a failure).

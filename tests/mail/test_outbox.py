@@ -101,3 +101,38 @@ def test_several_workers_never_send_one_mail_twice(smtp_server):
     recipients = [m["To"] for m in smtp_server.messages]
     assert len(recipients) == 60 and len(set(recipients)) == 60
     assert OutboundMail.objects.filter(status="sent").count() == 60
+
+
+def test_a_long_batch_renews_the_lease_of_the_mails_it_reaches_late(
+    smtp_server, clock, settings, monkeypatch
+):
+    from portal.mail import services as mail_services
+
+    settings.MAIL_LEASE_SECONDS = 100
+    _queue(to="first@example.jp")
+    second = _queue(to="second@example.jp")
+    taken_by_another_worker = []
+    real_message = mail_services._message
+
+    def slow_message(mail):
+        if mail.pk == second.pk:
+            # The claim's lease has run out by now: only a renewed one keeps this mail.
+            clock.advance(seconds=61)
+            taken_by_another_worker.extend(mail_services._claim(10))
+        clock.advance(seconds=61)  # a slow SMTP server
+        return real_message(mail)
+
+    renewed = []
+    real_renew = mail_services._renew_lease
+
+    def renew(mail):
+        renewed.append(mail.pk)
+        return real_renew(mail)
+
+    monkeypatch.setattr(mail_services, "_message", slow_message)
+    monkeypatch.setattr(mail_services, "_renew_lease", renew)
+    assert mail_deliver_due().sent == 2
+    assert taken_by_another_worker == []
+    assert {m["To"] for m in smtp_server.messages} == {"first@example.jp", "second@example.jp"}
+    # The first mail went out on the claim's lease; only the second one's was renewed.
+    assert renewed == [second.pk]
