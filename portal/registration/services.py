@@ -72,6 +72,7 @@ def flow_start(
 
 
 _FLOW_BY_ID_AND_PURPOSE = PreparedGet(RegistrationFlow.objects.all(), "pk", "purpose")
+_FLOW_WITH_KEY_MAIL = PreparedGet(RegistrationFlow.objects.select_related("key_mail"), "pk")
 
 
 def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | None:
@@ -161,10 +162,12 @@ def _resend_refusal(
 
 def _supersede_key_mail(flow: RegistrationFlow) -> None:
     """A new key makes the previous key mail pointless: if it is still in the outbox (SMTP
-    down), it is never sent. The same statement runs for every flow."""
-    OutboundMail.objects.filter(pk=flow.key_mail_id, status=OutboundMail.Status.QUEUED).update(
-        status=OutboundMail.Status.SUPERSEDED
-    )
+    down), it is never sent. The same statement runs for every flow that had a key mail (a
+    flow's first ② has none, whatever the register says)."""
+    if flow.key_mail_id is not None:
+        OutboundMail.objects.filter(pk=flow.key_mail_id, status=OutboundMail.Status.QUEUED).update(
+            status=OutboundMail.Status.SUPERSEDED
+        )
 
 
 def flow_submit_identity(
@@ -378,7 +381,7 @@ def flow_complete(
     the same key get exactly one success. An expired key is told apart from a wrong one only
     when it is the right key, so the answer never depends on whether a mail was due."""
     now = clock.now()
-    peek = RegistrationFlow.objects.select_related("key_mail").get(pk=flow_id)
+    peek = _FLOW_WITH_KEY_MAIL.get(pk=flow_id)
     usable, expired, _in_delivery = _key_state(peek, key, now)
     # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
     password_hash = make_password(password) if usable and not expired else None
