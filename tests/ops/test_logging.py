@@ -51,6 +51,7 @@ def test_request_id_in_response_and_in_every_log_record(client, json_logs):
     assert access["request_id"] == "trace-1234567890"
     assert access["view"] == "registration:top" and access["status"] == 200
     assert access["path"] == "/" and "timestamp" in access
+    assert 0 < access["cpu_ms"] <= access["duration_ms"] + 1
 
     other = client.get(reverse("registration:top"), HTTP_X_REQUEST_ID="bad\r\nid")
     assert re.fullmatch(r"[0-9a-f]{32}", other["X-Request-ID"])
