@@ -15,7 +15,7 @@ import contextlib
 import fcntl
 import logging
 import os
-import random
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def argon2_slot():
-    """Holds one of the host's ARGON2_CONCURRENCY slots (a free one if any, else waits on one
-    picked at random); no limit when ARGON2_CONCURRENCY is 0. A slot file this process cannot
+    """Holds one of the host's ARGON2_CONCURRENCY slots (a free one if any, else the first to
+    be freed); no limit when ARGON2_CONCURRENCY is 0. A slot file this process cannot
     open (another user's, say) is a performance loss, not a reason to refuse a login: the hash
     then runs without a slot, and the error is logged."""
     count = settings.ARGON2_CONCURRENCY
@@ -47,25 +47,51 @@ def argon2_slot():
             os.close(fd)  # releases the lock
 
 
-def _slot_take(paths: list[Path]) -> int:
-    # A file opened for each attempt: flock(2) locks belong to the open file, so threads of
-    # one process exclude each other as processes do.
-    for path in paths:
-        candidate = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+# The first waiter in line looks at the slots again after this long, doubling up to the cap:
+# a freed slot stays free for at most about _POLL_MAX (a hash takes about 130 ms), and a long
+# wait costs a few hundred system calls a second, by one process.
+_POLL_FIRST, _POLL_MAX = 0.0002, 0.002
+
+
+def _slot_try(fds: list[int]) -> int | None:
+    for fd in fds:
         try:
-            fcntl.flock(candidate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            os.close(candidate)
             continue
-        return candidate
-    # Which busy slot to wait on only spreads the waiters; it guards nothing.
-    fd = os.open(random.choice(paths), os.O_RDWR | os.O_CREAT, 0o600)  # noqa: S311
+        return fd
+    return None
+
+
+def _slot_take(paths: list[Path]) -> int:
+    """Takes a free slot, or waits in line for whichever slot frees first. (Waiting on one
+    busy slot picked in advance could leave a core idle: a slot freed while every waiter
+    waits on the other one.)"""
+    # Files opened for this attempt: flock(2) locks belong to the open file, so threads of one
+    # process exclude each other as processes do.
+    fds: list[int] = []
+    taken = None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+        for path in paths:
+            fds.append(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        taken = _slot_try(fds)
+        if taken is None:
+            # Only the first in line looks at the slots; the others wait on the line's lock
+            # and use no CPU.
+            line = os.open(paths[0].parent / "line", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(line, fcntl.LOCK_EX)
+                delay = _POLL_FIRST
+                while (taken := _slot_try(fds)) is None:
+                    time.sleep(delay)
+                    delay = min(delay * 2, _POLL_MAX)
+            finally:
+                os.close(line)
+        return taken
+    finally:
+        for fd in fds:
+            if fd != taken:
+                os.close(fd)
 
 
 class TunedArgon2PasswordHasher(Argon2PasswordHasher):

@@ -130,3 +130,27 @@ def test_a_slot_file_that_cannot_be_opened_does_not_refuse_the_login(argon2, tmp
     (tmp_path / "slot-0").mkdir()  # not a file this process can open for writing
     assert check_password("Slot#2026pass", make_password("Slot#2026pass"))
     assert "Argon2 slot unavailable" in caplog.text
+
+
+def test_a_waiting_hash_takes_whichever_slot_is_freed(argon2, tmp_path):
+    argon2.ARGON2_CONCURRENCY = 2
+    for freed in (0, 1, 0, 1, 1, 0, 1, 0):
+        # Both slots held elsewhere; then one of them is released and the other stays held.
+        held = []
+        for n in range(2):
+            held.append(os.open(tmp_path / f"slot-{n}", os.O_RDWR | os.O_CREAT, 0o600))
+            fcntl.flock(held[n], fcntl.LOCK_EX)
+        done = threading.Event()
+        thread = threading.Thread(
+            target=lambda done=done: (make_password("Slot#2026pass"), done.set())
+        )
+        thread.start()
+        try:
+            assert not done.wait(0.05)
+        finally:
+            os.close(held[freed])
+        try:
+            assert done.wait(30), f"the hash did not take slot {freed}"
+        finally:
+            os.close(held[1 - freed])  # lets a hash stuck on it finish
+            thread.join()
