@@ -30,17 +30,17 @@ def hashing_intervals(monkeypatch):
     """(start, end) of every Argon2 computation, as the argon2 library runs it."""
     intervals = []
     lock = threading.Lock()
-    original = hashers.Argon2PasswordHasher.encode
+    original = hashers.argon2id_raw
 
-    def timed(self, password, salt):
+    def timed(password, salt, params):
         started = time.monotonic()
         try:
-            return original(self, password, salt)
+            return original(password, salt, params)
         finally:
             with lock:
                 intervals.append((started, time.monotonic()))
 
-    monkeypatch.setattr(hashers.Argon2PasswordHasher, "encode", timed)
+    monkeypatch.setattr(hashers, "argon2id_raw", timed)
     return intervals
 
 
@@ -65,21 +65,23 @@ def _hash_in_threads(threads: int, each: int) -> None:
 def test_one_slot_runs_hashes_one_at_a_time(argon2, hashing_intervals):
     argon2.ARGON2_CONCURRENCY = 1
     _hash_in_threads(threads=4, each=2)
-    assert len(hashing_intervals) == 8
+    assert len(hashing_intervals) == 16  # each: a hash and its check
     assert _most_at_once(hashing_intervals) == 1
 
 
 def test_two_slots_let_two_hashes_run_together(argon2, monkeypatch):
     argon2.ARGON2_CONCURRENCY = 2
     both_inside = threading.Barrier(2, timeout=10)  # broken unless two hash at the same time
-    original = hashers.Argon2PasswordHasher.encode
+    original = hashers.argon2id_raw
+    met = []
 
-    def meet(self, password, salt):
-        both_inside.wait()
-        return original(self, password, salt)
+    def meet(password, salt, params):
+        met.append(both_inside.wait())
+        return original(password, salt, params)
 
-    monkeypatch.setattr(hashers.Argon2PasswordHasher, "encode", meet)
+    monkeypatch.setattr(hashers, "argon2id_raw", meet)
     _hash_in_threads(threads=2, each=1)
+    assert sorted(met) == [0, 0, 1, 1]  # both hashes, then both checks, met inside
 
 
 def test_a_slot_held_by_another_process_makes_the_hash_wait_for_it(argon2, tmp_path):
