@@ -1,10 +1,10 @@
 """Load benchmark: gunicorn on PostgreSQL + Redis on loopback, driven by an asyncio client.
 
-    .venv/bin/python bench/load.py                  # the whole run, about 14 minutes
+    .venv/bin/python bench/load.py                  # the whole run, about 17 minutes
     .venv/bin/python bench/load.py --duration 4     # shorter steps
     .venv/bin/python bench/load.py --skip-million   # without the 1,000,000-row register
     .venv/bin/python bench/load.py --pages-only     # the floor and every page's GET, 2 minutes
-    .venv/bin/python bench/load.py --flows-only     # Argon2 and whole flows, 2 minutes
+    .venv/bin/python bench/load.py --flows-only     # Argon2 and whole flows, 2.5 minutes
     .venv/bin/python bench/load.py --client httpx   # httpx as the client (heavier, see below)
 
 What it does, bounded in time (each step: `--warmup` then `--duration` measured seconds, and

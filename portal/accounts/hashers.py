@@ -1,14 +1,15 @@
-"""Argon2id with parameters from settings, and at most ARGON2_CONCURRENCY hashes at once on
-a host.
+"""Argon2id with parameters from settings, at most ARGON2_CONCURRENCY hashes at once on a
+host, and each hash's memory in huge pages (below).
 
 A hash works through 64 MiB of memory. With more hashes in progress than cores (2 × CPUs + 1
 gunicorn workers during a burst of logins), they take turns on the cores and each turn starts
 with caches and TLB full of another hash's memory: on the 2-core reference machine one hash
 cost 142 ms of CPU inside the web workers under load, against 127 ms when no more hashes ran
-than cores. So a hash waits for one of ARGON2_CONCURRENCY slots (default: the usable CPUs),
-each a lock file in ARGON2_SLOTS_DIR taken with flock(2), which every process on the host sees
-(gunicorn workers, the mail worker, management commands) and which is released when its file
-is closed, even by a process that dies. Memory for hashes is bounded the same way.
+than cores (4 KiB pages). So a hash waits for one of ARGON2_CONCURRENCY slots (default: the
+usable CPUs), each a lock file in ARGON2_SLOTS_DIR taken with flock(2), which every process on
+the host sees (gunicorn workers, the mail worker, management commands) and which is released
+when its file is closed, even by a process that dies. Memory for hashes is bounded the same
+way.
 """
 
 import base64
