@@ -155,6 +155,10 @@ _USABLE_CPUS = (
 )
 ARGON2_CONCURRENCY = env.int("ARGON2_CONCURRENCY", default=_USABLE_CPUS)
 ARGON2_SLOTS_DIR = Path(env.str("ARGON2_SLOTS_DIR", default=str(VAR_DIR / "argon2-slots")))
+# While it hashes, the holder of slot n runs on the n-th usable CPU only (a hash moved between
+# cores loses its caches). Off (0) on a host shared with other busy services, where the CPU of
+# a slot may be taken by someone else.
+ARGON2_PIN_CPUS = env.bool("ARGON2_PIN_CPUS", default=True)
 if ARGON2_CONCURRENCY > 0:
     ARGON2_SLOTS_DIR.mkdir(parents=True, exist_ok=True)
 if ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST_KIB < 19456 or ARGON2_PARALLELISM < 1:

@@ -156,3 +156,40 @@ def test_a_waiting_hash_takes_whichever_slot_is_freed(argon2, tmp_path):
         finally:
             os.close(held[1 - freed])  # lets a hash stuck on it finish
             thread.join()
+
+
+def _cpus_while_hashing(monkeypatch) -> list:
+    seen = []
+    original = hashers.argon2id_raw
+
+    def record(password, salt, params):
+        seen.append(os.sched_getaffinity(0))
+        return original(password, salt, params)
+
+    monkeypatch.setattr(hashers, "argon2id_raw", record)
+    return seen
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable CPUs")
+def test_a_hash_runs_on_its_slots_cpu_and_the_thread_gets_its_cpus_back(
+    argon2, tmp_path, monkeypatch
+):
+    argon2.ARGON2_CONCURRENCY = 2
+    usable = os.sched_getaffinity(0)
+    seen = _cpus_while_hashing(monkeypatch)
+    make_password("Slot#2026pass")  # both slots free: slot 0
+    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        make_password("Slot#2026pass")  # slot 0 taken elsewhere: slot 1
+    finally:
+        os.close(held)
+    assert seen == [{sorted(usable)[0]}, {sorted(usable)[1]}]
+    assert os.sched_getaffinity(0) == usable
+
+
+def test_pinning_can_be_turned_off(argon2, monkeypatch):
+    argon2.ARGON2_CONCURRENCY, argon2.ARGON2_PIN_CPUS = 2, False
+    seen = _cpus_while_hashing(monkeypatch)
+    make_password("Slot#2026pass")
+    assert seen == [os.sched_getaffinity(0)]
