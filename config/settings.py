@@ -127,7 +127,7 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "portal.core.sessions"  # Django's cache store, one round trip per write
 else:
     CACHES = {
         "default": {
