@@ -40,7 +40,7 @@ from portal.accounts.models import (
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
-from portal.core.prepared import PreparedGet
+from portal.core.prepared import Param, PreparedGet, PreparedQuery, prepared_insert
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -108,14 +108,16 @@ def login_event_record(
     user_agent: str = "",
     channel: str = LoginEvent.Channel.MYPAGE,
 ) -> LoginEvent:
-    return LoginEvent.objects.create(
-        created_at=clock.now(),
-        user=user,
-        login_key=key,
-        outcome=outcome,
-        channel=channel,
-        ip=_ip_or_none(ip),
-        user_agent=(user_agent or "")[:_USER_AGENT_MAX],
+    return prepared_insert(
+        LoginEvent(
+            created_at=clock.now(),
+            user=user,
+            login_key=key,
+            outcome=outcome,
+            channel=channel,
+            ip=_ip_or_none(ip),
+            user_agent=(user_agent or "")[:_USER_AGENT_MAX],
+        )
     )
 
 
@@ -135,6 +137,46 @@ def _counter_rows(key: str, ip: str) -> Q:
     )
 
 
+_COUNTER_SQL: dict[str, dict[str, str]] = {}  # by database vendor
+
+
+def _counter_sql(connection) -> dict[str, str]:
+    """The counters' three statements, written once per database vendor from the model's
+    names (every value is a parameter). The login path runs them on every attempt, and the
+    ORM would write the same SQL again each time.
+
+    `upsert` is INSERT … ON CONFLICT DO UPDATE … RETURNING (PostgreSQL, SQLite 3.35+): its
+    no-op update locks a row that exists, as SELECT … FOR UPDATE would, so a purge cannot
+    delete it before the transaction ends, and RETURNING reads both rows."""
+    sql = _COUNTER_SQL.get(connection.vendor)
+    if sql is None:
+        opts, quote = LoginThrottle._meta, connection.ops.quote_name
+        table = quote(opts.db_table)
+        col = {field.name: quote(field.column) for field in opts.concrete_fields}
+        unique = f"{col['login_key']}, {col['scope']}, {col['ip']}"
+        one = f"({col['login_key']} = %s AND {col['scope']} = %s AND {col['ip']} = %s)"
+        sql = _COUNTER_SQL[connection.vendor] = {
+            "upsert": (
+                f"INSERT INTO {table} ({unique}, {col['failures']}) "  # noqa: S608 - names from _meta
+                "VALUES (%s, %s, %s, 0), (%s, %s, %s, 0) "
+                f"ON CONFLICT ({unique}) DO UPDATE SET "
+                f"{col['login_key']} = EXCLUDED.{col['login_key']} "
+                f"RETURNING {', '.join(col.values())}"
+            ),
+            "update": (
+                f"UPDATE {table} SET {col['failures']} = %s, "  # noqa: S608 - names from _meta
+                f"{col['last_failure_at']} = %s, {col['locked_until']} = %s WHERE {col['id']} = %s"
+            ),
+            "reset": f"DELETE FROM {table} WHERE {one} OR {one}",  # noqa: S608 - names from _meta
+        }
+    return sql
+
+
+def _counter_params(key: str, ip: str) -> list[str]:
+    """(login key, scope, IP column) of both counters, in their lock order."""
+    return [value for scope, row_ip, _ in _failure_counters(ip) for value in (key, scope, row_ip)]
+
+
 def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     """Adds one failure to the (ID, IP) counter and to the ID's account-wide counter; a counter
     reaching its threshold locks for settings.LOGIN_LOCK_MINUTES. Returns the lock in force
@@ -144,19 +186,13 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     lock_for = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
     counters = _failure_counters(ip)
     with transaction.atomic():
-        # Both counters are made to exist and locked by one upsert, always in the same order
-        # (pair, then account), so concurrent failures cannot deadlock. An upsert that meets
-        # an existing row locks it (the no-op update), so a purge cannot delete it between
-        # this statement and the next.
-        LoginThrottle.objects.bulk_create(
-            [LoginThrottle(login_key=key, scope=scope, ip=row_ip) for scope, row_ip, _ in counters],
-            update_conflicts=True,
-            unique_fields=["login_key", "scope", "ip"],
-            update_fields=["login_key"],
-        )
+        # Both counters are made to exist, locked and read by one statement, always in the
+        # same order (pair, then account), so concurrent failures cannot deadlock.
+        connection = transaction.get_connection()
+        sql = _counter_sql(connection)
         locked = {
             row.scope: row
-            for row in LoginThrottle.objects.select_for_update().filter(_counter_rows(key, ip))
+            for row in LoginThrottle.objects.raw(sql["upsert"], _counter_params(key, ip))
         }
         rows = []
         for scope, _row_ip, threshold in counters:
@@ -174,8 +210,16 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
                 row.last_failure_at = now
                 if row.failures >= threshold:
                     row.locked_until = now + lock_for
-            # Two plain updates cost less than bulk_update's one CASE statement to write.
-            row.save(update_fields=["failures", "last_failure_at", "locked_until"])
+        # Both rows in one round trip (psycopg pipelines executemany).
+        prep = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                sql["update"],
+                [
+                    (row.failures, prep(row.last_failure_at), prep(row.locked_until), row.pk)
+                    for row, _ in rows
+                ],
+            )
         locks = [row.locked_until for row, _ in rows if row.locked_until is not None]
         until = max(locks) if locks else None
     return LockStatus(until), already_locked
@@ -218,7 +262,9 @@ def login_failure_record(
 
 
 def _throttle_reset(key: str, ip: str) -> None:
-    LoginThrottle.objects.filter(_counter_rows(key, ip or "")).delete()
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_counter_sql(connection)["reset"], _counter_params(key, ip or ""))
 
 
 def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
@@ -442,8 +488,9 @@ def login_complete(request, user) -> None:
         )
         # django.contrib.auth.login cycles the session key (or starts a fresh session).
         auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        # The session was written under its new key by the cycle; the middleware writes it
+        # once more at the end of the request, with this.
         request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
-        request.session.save()
         user_session_track(user, request.session.session_key, ip=ip, user_agent=user_agent)
 
 
@@ -739,10 +786,17 @@ def _session_store():
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
+_OTHER_SESSIONS = PreparedQuery(
+    UserSession.objects.filter(user_id=Param("user", UserSession, "user_id")).exclude(
+        session_key=Param("session_key", UserSession)
+    )
+)
+
+
 def user_session_track(user, session_key: str, *, ip: str | None, user_agent: str = "") -> None:
     store = _session_store()
     # Forget tracked sessions that ended on their own (expired, or cleared from the cache).
-    for row in UserSession.objects.filter(user=user).exclude(session_key=session_key):
+    for row in _OTHER_SESSIONS.all(user=user.pk, session_key=session_key):
         if not store().exists(row.session_key):
             row.delete()
     row = {

@@ -1,5 +1,6 @@
 from portal.audit.models import AuditEvent
 from portal.core.clock import clock
+from portal.core.prepared import prepared_insert
 
 # Keys that must never reach the audit log, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = {"password", "password1", "password2", "key", "auth_key", "otp", "hash"}
@@ -31,6 +32,4 @@ def audit_event_build(
 
 
 def audit_event_record(action: str, **kwargs) -> AuditEvent:
-    event = audit_event_build(action, **kwargs)
-    event.save()
-    return event
+    return prepared_insert(audit_event_build(action, **kwargs))

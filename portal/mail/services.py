@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal.core.clock import clock
+from portal.core.prepared import Param, PreparedQuery, prepared_insert
 from portal.core.text import normalize_email
 from portal.mail.models import MailAttempt, OutboundMail
 from portal.mail.sealing import seal, unseal
@@ -36,6 +37,24 @@ def mail_render(kind: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
+_RECENT: dict[tuple[bool, tuple[str, ...]], PreparedQuery] = {}
+
+
+def _recent(with_secret: bool) -> PreparedQuery:
+    """The count's query, prepared per kind of budget and exempt kinds (a setting)."""
+    exempt = tuple(settings.MAIL_CAP_EXEMPT_KINDS)
+    query = _RECENT.get((with_secret, exempt))
+    if query is None:
+        query = _RECENT[with_secret, exempt] = PreparedQuery(
+            OutboundMail.objects.filter(
+                to=Param("to", OutboundMail),
+                created_at__gte=Param("since", OutboundMail, "created_at"),
+                secret_sealed__isnull=not with_secret,
+            ).exclude(kind__in=exempt)
+        )
+    return query
+
+
 def mail_recent_count(address: str, *, with_secret: bool, now: dt.datetime | None = None) -> int:
     """Mails addressed to `address` in the last 24 hours, sent or not: the per-address cap
     counts what was asked for, so it answers the same for addresses that exist and that don't.
@@ -43,15 +62,7 @@ def mail_recent_count(address: str, *, with_secret: bool, now: dt.datetime | Non
     Mails that carry a key and notices without one have a budget each, so a stranger who
     sends notices (a wrong birth date) cannot use up the owner's key mails for the day."""
     since = (now or clock.now()) - dt.timedelta(hours=24)
-    return (
-        OutboundMail.objects.filter(
-            to=normalize_email(address),
-            created_at__gte=since,
-            secret_sealed__isnull=not with_secret,
-        )
-        .exclude(kind__in=settings.MAIL_CAP_EXEMPT_KINDS)
-        .count()
-    )
+    return _recent(with_secret).count(to=normalize_email(address), since=since)
 
 
 def mail_queue(
@@ -92,16 +103,18 @@ def mail_queue(
         status = OutboundMail.Status.SUPPRESSED
     else:
         status = OutboundMail.Status.QUEUED
-    return OutboundMail.objects.create(
-        created_at=now,
-        to=address,
-        kind=kind,
-        subject=subject,
-        body=body,
-        secret_sealed=seal(secret) if secret is not None else None,
-        secret_valid_minutes=secret_valid_minutes,
-        status=status,
-        next_attempt_at=now,
+    return prepared_insert(
+        OutboundMail(
+            created_at=now,
+            to=address,
+            kind=kind,
+            subject=subject,
+            body=body,
+            secret_sealed=seal(secret) if secret is not None else None,
+            secret_valid_minutes=secret_valid_minutes,
+            status=status,
+            next_attempt_at=now,
+        )
     )
 
 
@@ -116,23 +129,43 @@ class DeliveryReport:
         return self.sent + self.retried + self.failed
 
 
+_CLAIMS: dict[int, tuple[PreparedQuery, PreparedQuery]] = {}
+
+
+def _claim_queries(batch_size: int) -> tuple[PreparedQuery, PreparedQuery]:
+    """(due mails, mails whose lease ran out), oldest first, at most `batch_size` each."""
+    queries = _CLAIMS.get(batch_size)
+    if queries is None:
+        locking = OutboundMail.objects.select_for_update(skip_locked=True)
+        queries = _CLAIMS[batch_size] = (
+            PreparedQuery(
+                locking.filter(
+                    status=OutboundMail.Status.QUEUED,
+                    next_attempt_at__lte=Param("now", OutboundMail, "next_attempt_at"),
+                ).order_by("next_attempt_at", "id")[:batch_size]
+            ),
+            PreparedQuery(
+                locking.filter(
+                    status=OutboundMail.Status.SENDING,
+                    lease_until__lt=Param("now", OutboundMail, "lease_until"),
+                ).order_by("lease_until", "id")[:batch_size]
+            ),
+        )
+    return queries
+
+
 def _claim(batch_size: int) -> list[OutboundMail]:
     """Takes a lease on due mails. On PostgreSQL, SKIP LOCKED lets several workers claim
     disjoint batches; a lease that ran out (a worker died) makes the mail due again."""
     now = clock.now()
     lease_until = now + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+    due_query, expired_query = _claim_queries(batch_size)
     with transaction.atomic():
-        due = list(
-            OutboundMail.objects.select_for_update(skip_locked=True)
-            .filter(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:batch_size]
-        )
-        expired = list(
-            OutboundMail.objects.select_for_update(skip_locked=True)
-            .filter(status=OutboundMail.Status.SENDING, lease_until__lt=now)
-            .order_by("lease_until", "id")[: max(0, batch_size - len(due))]
-        )
-        mails = due + expired
+        mails = due_query.all(now=now)
+        if len(mails) < batch_size:
+            # Rows read past what the batch takes stay locked until this transaction ends,
+            # a moment: another worker skips them now and takes them on its next claim.
+            mails += expired_query.all(now=now)[: batch_size - len(mails)]
         if mails:
             OutboundMail.objects.filter(pk__in=[mail.pk for mail in mails]).update(
                 status=OutboundMail.Status.SENDING,
@@ -178,14 +211,31 @@ def _renew_lease(mail: OutboundMail) -> bool:
     return bool(renewed)
 
 
+# A mail handed over to SMTP, while this worker's lease holds (the worker's every mail).
+_RECORD_SENT = PreparedQuery(
+    OutboundMail.objects.filter(
+        pk=Param("pk", OutboundMail),
+        status=OutboundMail.Status.SENDING,
+        lease_until=Param("lease_until", OutboundMail),
+    )
+).updating(
+    lease_until=None,
+    status=OutboundMail.Status.SENT,
+    sent_at=Param("now", OutboundMail, "sent_at"),
+    last_error="",
+)
+
+
 def _record(mail: OutboundMail, *, ok: bool, error: str = "") -> None:
     """Records one attempt and its outcome, only while this worker still holds the lease."""
     now = clock.now()
     with transaction.atomic():
-        MailAttempt.objects.create(mail=mail, attempted_at=now, ok=ok, error=error[:500])
+        prepared_insert(MailAttempt(mail=mail, attempted_at=now, ok=ok, error=error[:500]))
         if ok:
-            changes = {"status": OutboundMail.Status.SENT, "sent_at": now, "last_error": ""}
-        elif mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
+            _RECORD_SENT.run(pk=mail.pk, lease_until=mail.lease_until, now=now)
+            mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, now, ""
+            return
+        if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
             changes = {"status": OutboundMail.Status.FAILED, "last_error": error[:500]}
         else:
             delay = settings.MAIL_RETRY_BASE_SECONDS * 2 ** (mail.attempts - 1)

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
-from portal.core.prepared import PreparedGet
+from portal.core.prepared import Param, PreparedGet, PreparedQuery, prepared_insert
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
@@ -33,12 +33,13 @@ def _new_reference() -> str:
 
 
 def _move(flow: RegistrationFlow, stage: Stage, **changes) -> None:
+    """Moves the flow to `stage` and writes the stage and `changes` (only those columns)."""
     check_transition(flow.stage, stage)
     flow.stage = stage
     for name, value in changes.items():
         setattr(flow, name, value)
     flow.updated_at = clock.now()
-    flow.save()
+    flow.save(update_fields=["stage", "updated_at", *changes])
 
 
 def flow_start(
@@ -51,15 +52,17 @@ def flow_start(
     """① (or the reset's first screen): a new flow, with the versions of the terms agreed."""
     now = clock.now()
     with transaction.atomic():
-        flow = RegistrationFlow.objects.create(
-            reference=_new_reference(),
-            purpose=purpose,
-            stage=Stage.TERMS_AGREED,
-            started_at=now,
-            expires_at=now + dt.timedelta(minutes=settings.FLOW_MAX_LIFETIME_MINUTES),
-            privacy_version=privacy_version,
-            terms_version=terms_version,
-            updated_at=now,
+        flow = prepared_insert(
+            RegistrationFlow(
+                reference=_new_reference(),
+                purpose=purpose,
+                stage=Stage.TERMS_AGREED,
+                started_at=now,
+                expires_at=now + dt.timedelta(minutes=settings.FLOW_MAX_LIFETIME_MINUTES),
+                privacy_version=privacy_version,
+                terms_version=terms_version,
+                updated_at=now,
+            )
         )
         audit_event_record(
             f"{purpose}.started",
@@ -72,20 +75,46 @@ def flow_start(
 
 
 _FLOW_BY_ID_AND_PURPOSE = PreparedGet(RegistrationFlow.objects.all(), "pk", "purpose")
-_FLOW_WITH_KEY_MAIL = PreparedGet(RegistrationFlow.objects.select_related("key_mail"), "pk")
+_FLOW_WITH_KEY_MAIL_BY_ID_AND_PURPOSE = PreparedGet(
+    RegistrationFlow.objects.select_related("key_mail"), "pk", "purpose"
+)
+# The locking reads of every state change (inside its transaction).
+_FLOW_LOCKED = PreparedQuery(
+    RegistrationFlow.objects.select_for_update().filter(pk=Param("pk", RegistrationFlow))
+)
+_FLOW_LOCKED_WITH_KEY_MAIL = PreparedQuery(
+    RegistrationFlow.objects.select_for_update(of=("self",))
+    .select_related("key_mail")
+    .filter(pk=Param("pk", RegistrationFlow))
+)
+_JOBSEEKER_LOCKED = PreparedQuery(
+    JobSeeker.objects.select_for_update().filter(pk=Param("pk", JobSeeker))
+)
+_JOBSEEKER_BY_EMAIL = PreparedQuery(
+    JobSeeker.objects.filter(email__lower=Param("email", JobSeeker))
+)
+_USER_LOCKED_BY_EMAIL = PreparedQuery(
+    get_user_model()
+    ._default_manager.select_for_update()
+    .filter(email=Param("email", get_user_model()))
+)
 
 
-def flow_resume(flow_id: int | None, purpose: Purpose) -> RegistrationFlow | None:
-    """The flow a browser's session points at; an unfinished flow past its lifetime ends."""
+def flow_resume(
+    flow_id: int | None, purpose: Purpose, *, with_key_mail: bool = False
+) -> RegistrationFlow | None:
+    """The flow a browser's session points at; an unfinished flow past its lifetime ends.
+    `with_key_mail`: its key mail read in the same query (③'s POST needs it)."""
     if flow_id is None:
         return None
+    reader = _FLOW_WITH_KEY_MAIL_BY_ID_AND_PURPOSE if with_key_mail else _FLOW_BY_ID_AND_PURPOSE
     try:
-        flow = _FLOW_BY_ID_AND_PURPOSE.get(pk=flow_id, purpose=purpose)
+        flow = reader.get(pk=flow_id, purpose=purpose)
     except RegistrationFlow.DoesNotExist:
         return None
     if flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
         with transaction.atomic():
-            locked = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+            locked = _FLOW_LOCKED.get(pk=flow.pk)
             if locked.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT):
                 _move(locked, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
         flow.refresh_from_db()
@@ -181,7 +210,7 @@ def flow_submit_identity(
     address = normalize_email(email)
     now = clock.now()
     with transaction.atomic():
-        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+        flow = _FLOW_LOCKED.get(pk=flow.pk)
         if flow.stage != Stage.TERMS_AGREED:
             return None
         resends = flow.resends
@@ -191,7 +220,7 @@ def flow_submit_identity(
             if refused:
                 return refused
             resends += 1
-        jobseeker = JobSeeker.objects.filter(email__lower=address).first()
+        jobseeker = _JOBSEEKER_BY_EMAIL.first(email=address)
         kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
         flow.email = address
         _supersede_key_mail(flow)
@@ -199,6 +228,7 @@ def flow_submit_identity(
         _move(
             flow,
             Stage.KEY_SENT,
+            email=address,
             jobseeker=jobseeker if with_key else None,
             key_hash=digest,
             key_mail=mail,
@@ -222,7 +252,7 @@ def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> Identit
     carries over."""
     now = clock.now()
     with transaction.atomic():
-        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+        flow = _FLOW_LOCKED.get(pk=flow.pk)
         check_transition(flow.stage, Stage.KEY_SENT)
         refused = _resend_refusal(flow, now)
         if refused:
@@ -257,21 +287,35 @@ def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> Identit
 def flow_change_address(flow: RegistrationFlow) -> RegistrationFlow:
     """③ → ②: the key is dropped; the wrong-key and resend counts stay with the flow."""
     with transaction.atomic():
-        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
+        flow = _FLOW_LOCKED.get(pk=flow.pk)
         _move(flow, Stage.TERMS_AGREED, key_hash=None, jobseeker=None)
     return flow
 
 
+def _open_flows_end(*, except_one: bool):
+    open_flows = RegistrationFlow.objects.filter(
+        jobseeker_id=Param("jobseeker", RegistrationFlow, "jobseeker_id"),
+        stage__in=[Stage.TERMS_AGREED, Stage.KEY_SENT],
+    )
+    if except_one:
+        open_flows = open_flows.exclude(pk=Param("except_flow", RegistrationFlow, "pk"))
+    return PreparedQuery(open_flows).updating(
+        stage=Stage.ENDED,
+        ended_reason=Param("reason", RegistrationFlow, "ended_reason"),
+        key_hash=None,
+        updated_at=Param("now", RegistrationFlow, "updated_at"),
+    )
+
+
+_OPEN_FLOWS_END = {False: _open_flows_end(except_one=False), True: _open_flows_end(except_one=True)}
+
+
 def flow_end_for_jobseeker(jobseeker: JobSeeker, reason: str, *, except_flow_id=None) -> int:
     """Ends the job seeker's open flows (another flow completed, the address changed)."""
-    open_flows = RegistrationFlow.objects.filter(
-        jobseeker=jobseeker, stage__in=[Stage.TERMS_AGREED, Stage.KEY_SENT]
-    )
+    values = {"jobseeker": jobseeker.pk, "reason": reason, "now": clock.now()}
     if except_flow_id is not None:
-        open_flows = open_flows.exclude(pk=except_flow_id)
-    return open_flows.update(
-        stage=Stage.ENDED, ended_reason=reason, key_hash=None, updated_at=clock.now()
-    )
+        values["except_flow"] = except_flow_id
+    return _OPEN_FLOWS_END[except_flow_id is not None].run(**values)
 
 
 # --- ③ key and password -----------------------------------------------------------------------
@@ -305,7 +349,7 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     this job seeker cannot take (a staff account, or another job seeker's)."""
     User = get_user_model()
     if flow.purpose == Purpose.REGISTER:
-        user = User.objects.select_for_update().filter(email=jobseeker.email.lower()).first()
+        user = _USER_LOCKED_BY_EMAIL.first(email=jobseeker.email.lower())
         if user is None:
             user = User.objects.create(email=jobseeker.email.lower(), password=password_hash)
         elif user.is_staff or JobSeeker.objects.filter(user=user).exclude(pk=jobseeker.pk).exists():
@@ -372,28 +416,26 @@ def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult
 
 @sensitive_variables("key", "password", "password_hash")
 def flow_complete(
-    flow_id: int, *, key: str, password: str, ip: str | None = None
+    flow: RegistrationFlow, *, key: str, password: str, ip: str | None = None
 ) -> CompletionResult:
-    """③ → ④: checks the key against this browser's flow and sets the password.
+    """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
+    flow as this request read it (flow_resume with its key mail); it decides whether the
+    password is worth hashing, and everything is decided again on the locked rows.
 
     Everything is re-checked under row locks (the job seeker's, then the flow's: the same
     order everywhere, so two completions never deadlock), so two tabs or two servers sending
     the same key get exactly one success. An expired key is told apart from a wrong one only
     when it is the right key, so the answer never depends on whether a mail was due."""
     now = clock.now()
-    peek = _FLOW_WITH_KEY_MAIL.get(pk=flow_id)
+    peek, flow_id = flow, flow.pk
     usable, expired, _in_delivery = _key_state(peek, key, now)
     # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
     password_hash = make_password(password) if usable and not expired else None
     with transaction.atomic():
         jobseeker = None
         if peek.jobseeker_id is not None:
-            jobseeker = JobSeeker.objects.select_for_update().get(pk=peek.jobseeker_id)
-        flow = (
-            RegistrationFlow.objects.select_for_update(of=("self",))
-            .select_related("key_mail")
-            .get(pk=flow_id)
-        )
+            jobseeker = _JOBSEEKER_LOCKED.get(pk=peek.jobseeker_id)
+        flow = _FLOW_LOCKED_WITH_KEY_MAIL.get(pk=flow_id)
         if flow.stage == Stage.COMPLETED:
             return CompletionResult(Outcome.ALREADY_COMPLETED, flow)
         if flow.stage == Stage.ENDED:

@@ -78,9 +78,11 @@ def _done(request, purpose: Purpose, screen: str, template: str, context: dict):
     return render(request, template, context)
 
 
-def _resume(request, purpose: Purpose, screen: str):
+def _resume(request, purpose: Purpose, screen: str, *, with_key_mail: bool = False):
     """(flow, None) when this browser's flow belongs on `screen`, else (flow, redirect)."""
-    flow = services.flow_resume(request.session.get(_session_key(purpose)), purpose)
+    flow = services.flow_resume(
+        request.session.get(_session_key(purpose)), purpose, with_key_mail=with_key_mail
+    )
     stage = Stage(flow.stage) if flow else None
     target = SCREEN_FOR_STAGE[purpose][stage]
     if target == screen and stage != Stage.ENDED:
@@ -268,13 +270,14 @@ _KEY_EXPIRED_MESSAGE = _lazy(
 
 
 def _password(request, purpose: Purpose, screen: str, template: str, done: str, actions: dict):
-    flow, elsewhere = _resume(request, purpose, screen)
+    posted = request.method == "POST"
+    flow, elsewhere = _resume(request, purpose, screen, with_key_mail=posted)
     if elsewhere:
         return elsewhere
     form = PasswordForm(request.POST or None, email=flow.email)
-    if request.method == "POST" and form.is_valid():
+    if posted and form.is_valid():
         result = services.flow_complete(
-            flow.pk,
+            flow,
             key=form.cleaned_data["key"],
             password=form.cleaned_data["password1"],
             ip=client_ip(request),
