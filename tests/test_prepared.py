@@ -312,3 +312,30 @@ def test_prepared_insert_leaves_anything_but_a_plain_insert_to_save(db):
     assert seen == ["with.receiver"]
     event = prepared_insert(AuditEvent(action="expr", actor_label=Upper(Value("staff"))))
     assert AuditEvent.objects.get(pk=event.pk).actor_label == "STAFF"
+
+
+def test_prepared_update_writes_what_save_with_update_fields_writes(user_with_jobseeker, clock):
+    from django.db import DatabaseError
+
+    from portal.core.prepared import prepared_update
+
+    seeker = JobSeeker.objects.get(user=user_with_jobseeker)
+    other = get_user_model().objects.create_user("other@example.jp", "Prepared#2026")
+    twin = JobSeeker.objects.get(pk=seeker.pk)
+    seeker.name, seeker.user, seeker.updated_at = "変更後", other, clock.advance(minutes=1)
+    seeker.office = "not written"  # not in update_fields
+    with CaptureQueriesContext(connection) as queries:
+        prepared_update(seeker, ["name", "user", "updated_at"])
+    assert len(queries) == 1
+    twin.name, twin.user, twin.updated_at = "変更後", other, seeker.updated_at
+    twin.save(update_fields=["name", "user", "updated_at"])
+    stored = JobSeeker.objects.get(pk=seeker.pk)
+    assert (stored.name, stored.user_id, stored.updated_at) == (
+        "変更後",
+        other.pk,
+        seeker.updated_at,
+    )
+    assert stored.office == ""
+    JobSeeker.objects.filter(pk=seeker.pk).delete()
+    with pytest.raises(DatabaseError):
+        prepared_update(seeker, ["name"])

@@ -19,7 +19,7 @@ them as usual.
 
 from dataclasses import dataclass
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Model, QuerySet, Value
 from django.db.models.query import get_related_populators
 from django.db.models.signals import post_save, pre_save
@@ -28,12 +28,18 @@ from django.db.transaction import TransactionManagementError
 
 
 class _Slot:
-    """Where a Param's value goes in a compiled statement's parameters."""
+    """Where a Param's value goes in a compiled statement's parameters, and how its field
+    converts it: as a value to save (an update's new value) or to compare with."""
 
-    __slots__ = ("field", "name")
+    __slots__ = ("field", "for_save", "name")
 
-    def __init__(self, name: str, field) -> None:
-        self.name, self.field = name, field
+    def __init__(self, name: str, field, for_save: bool) -> None:
+        self.name, self.field, self.for_save = name, field, for_save
+
+    def bind(self, value, connection):
+        if self.for_save:
+            return self.field.get_db_prep_save(value, connection)
+        return self.field.get_db_prep_value(value, connection, prepared=False)
 
 
 class Param(Value):
@@ -47,7 +53,7 @@ class Param(Value):
         super().__init__(None, output_field=target)
 
     def as_sql(self, compiler, connection):
-        return "%s", [_Slot(self.name, self.output_field)]
+        return "%s", [_Slot(self.name, self.output_field, self.for_save)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +149,7 @@ class PreparedQuery:
         if statement.locks and connection.get_autocommit():
             raise TransactionManagementError("select_for_update needs a transaction")
         return [
-            p.field.get_db_prep_value(values[p.name], connection, prepared=False)
-            if type(p) is _Slot
-            else p
-            for p in statement.params
+            p.bind(values[p.name], connection) if type(p) is _Slot else p for p in statement.params
         ]
 
     def _rows(self, kind: str, values: dict):
@@ -204,6 +207,8 @@ class PreparedQuery:
 
 class PreparedUpdate(PreparedQuery):
     def __init__(self, queryset: QuerySet, changes: dict) -> None:
+        queryset = queryset.all()
+        queryset._for_write = True  # as QuerySet.update(): the database for writes
         super().__init__(queryset)
         self._changes = changes
 
@@ -246,6 +251,48 @@ class PreparedGet(PreparedQuery):
         model = queryset.model
         _refuse_unsupported(queryset)
         super().__init__(queryset.filter(**{name: Param(name, model) for name in field_names}))
+
+
+# --- save(update_fields=…) -------------------------------------------------------------------
+
+_UPDATES: dict[tuple[type, tuple[str, ...]], PreparedUpdate] = {}
+
+
+def _save_is_plain(obj) -> bool:
+    """Whether Model.save() would do nothing for this instance but its own SQL: a model
+    without parents, its own save() or save signals' receivers."""
+    model, meta = type(obj), obj._meta
+    return (
+        model.save is Model.save
+        and not meta.parents
+        and not pre_save.has_listeners(model)
+        and not post_save.has_listeners(model)
+    )
+
+
+def prepared_update(obj, update_fields) -> None:
+    """`obj.save(update_fields=update_fields)` with the UPDATE compiled once per process and
+    set of fields; anything save() would do more for (see _save_is_plain) goes through save()."""
+    if obj._state.adding or not _save_is_plain(obj):
+        obj.save(update_fields=update_fields)
+        return
+    meta = obj._meta
+    fields = [meta.get_field(name) for name in update_fields]
+    key = (type(obj), tuple(f.name for f in fields))
+    update = _UPDATES.get(key)
+    if update is None:
+        model = type(obj)
+        update = _UPDATES[key] = PreparedQuery(
+            model._base_manager.filter(pk=Param("pk", model))
+        ).updating(**{f.name: Param(f.name, model) for f in fields})
+    values = {f.name: f.pre_save(obj, False) for f in fields}
+    if any(hasattr(value, "resolve_expression") for value in values.values()):
+        obj.save(update_fields=update_fields)  # an expression as a value: the ORM's own path
+        return
+    using = obj._state.db or router.db_for_write(type(obj), instance=obj)
+    with transaction.mark_for_rollback_on_error(using):
+        if not update.run(pk=obj.pk, **values):
+            raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
 # --- INSERT -----------------------------------------------------------------------------------

@@ -14,7 +14,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
-from portal.core.prepared import Param, PreparedGet, PreparedQuery, prepared_insert
+from portal.core.prepared import (
+    Param,
+    PreparedGet,
+    PreparedQuery,
+    prepared_insert,
+    prepared_update,
+)
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
@@ -39,7 +45,7 @@ def _move(flow: RegistrationFlow, stage: Stage, **changes) -> None:
     for name, value in changes.items():
         setattr(flow, name, value)
     flow.updated_at = clock.now()
-    flow.save(update_fields=["stage", "updated_at", *changes])
+    prepared_update(flow, ["stage", "updated_at", *changes])
 
 
 def flow_start(
@@ -363,7 +369,7 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
         jobseeker.user = user
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
-        jobseeker.save(update_fields=["user", "status", "updated_at"])
+        prepared_update(jobseeker, ["user", "status", "updated_at"])
         return user
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
