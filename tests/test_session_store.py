@@ -36,6 +36,14 @@ def test_settings_use_this_store_with_redis():
     assert settings.SESSION_ENGINE == "portal.core.sessions"
 
 
+def test_keys_are_32_characters_of_djangos_alphabet_and_never_repeat(store):
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+
+    keys = {store()._get_new_session_key() for _ in range(1000)}
+    assert len(keys) == 1000
+    assert all(len(key) == 32 and set(key) <= set(VALID_KEY_CHARS) for key in keys)
+
+
 def test_create_and_save_are_one_write_each(store, redis_commands):
     session = store()
     session["flow:register"] = 7
