@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -154,15 +154,25 @@ def _claim_queries(batch_size: int) -> tuple[PreparedQuery, PreparedQuery]:
     return queries
 
 
+# Mails whose lease ran out (a worker died) are looked for when nothing is due, and at least
+# this often while mails keep coming: a dead worker's mails wait at most a lease and this.
+_EXPIRED_LEASES_EVERY = dt.timedelta(seconds=30)
+_expired_leases_looked_at: dt.datetime | None = None  # by this process
+
+
 def _claim(batch_size: int) -> list[OutboundMail]:
     """Takes a lease on due mails. On PostgreSQL, SKIP LOCKED lets several workers claim
     disjoint batches; a lease that ran out (a worker died) makes the mail due again."""
+    global _expired_leases_looked_at
     now = clock.now()
     lease_until = now + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
     due_query, expired_query = _claim_queries(batch_size)
     with transaction.atomic():
         mails = due_query.all(now=now)
-        if len(mails) < batch_size:
+        looked_at = _expired_leases_looked_at
+        recently = looked_at is not None and looked_at <= now < looked_at + _EXPIRED_LEASES_EVERY
+        if len(mails) < batch_size and not (mails and recently):
+            _expired_leases_looked_at = now
             # Rows read past what the batch takes stay locked until this transaction ends,
             # a moment: another worker skips them now and takes them on its next claim.
             mails += expired_query.all(now=now)[: batch_size - len(mails)]
@@ -211,30 +221,49 @@ def _renew_lease(mail: OutboundMail) -> bool:
     return bool(renewed)
 
 
-# A mail handed over to SMTP, while this worker's lease holds (the worker's every mail).
-_RECORD_SENT = PreparedQuery(
-    OutboundMail.objects.filter(
-        pk=Param("pk", OutboundMail),
-        status=OutboundMail.Status.SENDING,
-        lease_until=Param("lease_until", OutboundMail),
-    )
-).updating(
-    lease_until=None,
-    status=OutboundMail.Status.SENT,
-    sent_at=Param("now", OutboundMail, "sent_at"),
-    last_error="",
-)
+# Mails handed over to SMTP are recorded together: every this many, and before the first of
+# them has waited this long (a key typed in that moment gets "wait a few seconds", see
+# registration.services.Outcome.KEY_IN_DELIVERY). Each is recorded with its own time.
+_RECORD_SENT_EVERY = 20
+_RECORD_SENT_WITHIN = dt.timedelta(seconds=1)
+
+
+def _record_sent(sent: list[tuple[OutboundMail, dt.datetime]]) -> None:
+    """Records mails SMTP accepted, each with its attempt, in one transaction of three
+    statements whatever their number; a mail whose lease this worker lost is left alone."""
+    with transaction.atomic():
+        MailAttempt.objects.bulk_create(
+            [MailAttempt(mail=mail, attempted_at=at, ok=True) for mail, at in sent]
+        )
+        by_lease: dict[dt.datetime, list[tuple[OutboundMail, dt.datetime]]] = {}
+        for mail, at in sent:
+            by_lease.setdefault(mail.lease_until, []).append((mail, at))
+        for lease_until, group in by_lease.items():
+            OutboundMail.objects.filter(
+                pk__in=[mail.pk for mail, _ in group],
+                status=OutboundMail.Status.SENDING,
+                lease_until=lease_until,
+            ).update(
+                lease_until=None,
+                status=OutboundMail.Status.SENT,
+                last_error="",
+                sent_at=Case(
+                    *(When(pk=mail.pk, then=Value(at)) for mail, at in group),
+                    output_field=DateTimeField(),
+                ),
+            )
+    for mail, at in sent:
+        mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, at, ""
 
 
 def _record(mail: OutboundMail, *, ok: bool, error: str = "") -> None:
     """Records one attempt and its outcome, only while this worker still holds the lease."""
+    if ok:
+        _record_sent([(mail, clock.now())])
+        return
     now = clock.now()
     with transaction.atomic():
         prepared_insert(MailAttempt(mail=mail, attempted_at=now, ok=ok, error=error[:500]))
-        if ok:
-            _RECORD_SENT.run(pk=mail.pk, lease_until=mail.lease_until, now=now)
-            mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, now, ""
-            return
         if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
             changes = {"status": OutboundMail.Status.FAILED, "last_error": error[:500]}
         else:
@@ -262,12 +291,20 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
     if not mails:
         return report
     connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
+    sent: list[tuple[OutboundMail, dt.datetime]] = []  # accepted by SMTP, not yet recorded
     try:
         try:
             connection.open()
         except OSError:
             connection.close()  # each mail below retries the connection and records the error
         for mail in mails:
+            if sent and (
+                len(sent) >= _RECORD_SENT_EVERY
+                or clock.now() - sent[0][1] >= _RECORD_SENT_WITHIN
+                or not _lease_holds(sent[0][0])  # recorded long before another worker may look
+            ):
+                _record_sent(sent)
+                sent = []
             if should_stop():
                 # Give the lease back so another worker takes it at once.
                 OutboundMail.objects.filter(
@@ -295,11 +332,13 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
                 else:
                     report.retried += 1
                 continue
-            _record(mail, ok=True)
+            sent.append((mail, clock.now()))
             report.sent += 1
     finally:
         try:
             connection.close()
         except Exception:  # noqa: BLE001, S110
             pass
+        if sent:
+            _record_sent(sent)
     return report

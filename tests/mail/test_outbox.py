@@ -136,3 +136,57 @@ def test_a_long_batch_renews_the_lease_of_the_mails_it_reaches_late(
     assert {m["To"] for m in smtp_server.messages} == {"first@example.jp", "second@example.jp"}
     # The first mail went out on the claim's lease; only the second one's was renewed.
     assert renewed == [second.pk]
+
+
+def test_a_batch_is_recorded_together_each_mail_with_its_own_time(smtp_server, clock):
+    from django.test.utils import CaptureQueriesContext
+
+    mails = [_queue(to=f"batch{n}@example.jp") for n in range(5)]
+    sent_at_send = []
+
+    from portal.mail import services as mail_services
+
+    real_message = mail_services._message
+
+    def timed_message(mail):
+        clock.advance(seconds=0.1)  # each send a moment after the last
+        sent_at_send.append(clock.now())
+        return real_message(mail)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mail_services, "_message", timed_message)
+        with CaptureQueriesContext(connection) as queries:
+            assert mail_deliver_due().sent == 5
+    attempt_inserts = [
+        q for q in queries if "INSERT INTO" in q["sql"] and "mailattempt" in q["sql"]
+    ]
+    assert len(attempt_inserts) == 1  # one statement for the five attempts
+    stored = OutboundMail.objects.in_bulk([m.pk for m in mails])
+    assert [stored[m.pk].status for m in mails] == ["sent"] * 5
+    assert [stored[m.pk].sent_at for m in mails] == sent_at_send
+    assert MailAttempt.objects.filter(ok=True).count() == 5
+    assert len(smtp_server.messages) == 5
+
+
+def test_sent_mails_are_recorded_within_a_second_while_a_slow_batch_goes_on(smtp_server, clock):
+    from portal.mail import services as mail_services
+
+    first, second, third = (_queue(to=f"slow{n}@example.jp") for n in range(3))
+    seen_when_third_is_sent = []
+    real_message = mail_services._message
+
+    def slow_message(mail):
+        if mail.pk == third.pk:
+            seen_when_third_is_sent.extend(
+                OutboundMail.objects.filter(pk__in=[first.pk, second.pk])
+                .order_by("pk")
+                .values_list("status", flat=True)
+            )
+        clock.advance(seconds=1.1)  # a slow SMTP server
+        return real_message(mail)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mail_services, "_message", slow_message)
+        assert mail_deliver_due().sent == 3
+    # The first had waited 1.1 s by then: recorded, with the second, before the third went.
+    assert seen_when_third_is_sent == ["sent", "sent"]
