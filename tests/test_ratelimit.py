@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from portal.core.ratelimit import rate_limit_exceeded
+from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,14 @@ def test_a_counter_evicted_from_the_cache_counts_afresh():
     assert hits("192.0.2.1", 1) == [False]
 
 
+def test_several_limits_are_each_counted_and_answered():
+    ip, address = Limit("t-ip", "192.0.2.5", 3, 3600), Limit("t-address", "a@example.jp", 1, 3600)
+    assert rate_limits_exceeded(ip, address) == [False, False]
+    assert rate_limits_exceeded(ip, address) == [False, True]  # counted although over
+    assert rate_limits_exceeded(ip, address) == [False, True]
+    assert rate_limits_exceeded(ip) == [True]
+
+
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
 def test_on_redis_a_hit_is_one_round_trip_and_the_window_expires(monkeypatch):
     from django_redis import get_redis_connection
@@ -46,9 +54,12 @@ def test_on_redis_a_hit_is_one_round_trip_and_the_window_expires(monkeypatch):
 
     monkeypatch.setattr(Redis, "execute_command", counting)
     assert hits("198.51.100.20", 1) == [False]
-    assert commands == ["EVALSHA"]
+    assert rate_limits_exceeded(
+        Limit("test", "198.51.100.21", 3, 3600), Limit("other", "x@example.jp", 3, 3600)
+    ) == [False, False]
+    assert commands == ["EVALSHA", "EVALSHA"]  # one per request, however many limits
     redis = get_redis_connection()
-    (key,) = redis.keys(cache.make_key("rl:test:*"))
+    key = cache.make_key(Limit("test", "198.51.100.20", 3, 3600).cache_key())
     assert int(redis.get(key)) == 2
     # Two windows' length: a counter outlives its window, never the next one.
     assert 3600 < redis.ttl(key) <= 7200

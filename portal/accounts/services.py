@@ -210,16 +210,13 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
                 row.last_failure_at = now
                 if row.failures >= threshold:
                     row.locked_until = now + lock_for
-        # Both rows in one round trip (psycopg pipelines executemany).
         prep = connection.ops.adapt_datetimefield_value
         with connection.cursor() as cursor:
-            cursor.executemany(
-                sql["update"],
-                [
-                    (row.failures, prep(row.last_failure_at), prep(row.locked_until), row.pk)
-                    for row, _ in rows
-                ],
-            )
+            for row, _ in rows:
+                cursor.execute(
+                    sql["update"],
+                    (row.failures, prep(row.last_failure_at), prep(row.locked_until), row.pk),
+                )
         locks = [row.locked_until for row, _ in rows if row.locked_until is not None]
         until = max(locks) if locks else None
     return LockStatus(until), already_locked

@@ -2,19 +2,40 @@
 limit holds across processes and servers. Windows follow the service clock."""
 
 import hashlib
+from dataclasses import dataclass
 
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 
 from portal.core.clock import clock
 
-# On Redis one script counts the hit and starts the window's expiry in one round trip
-# (django-redis's add, then incr, take two, and incr sends a script of its own each time).
+# On Redis one script counts the hits of a request's limits and starts each window's expiry,
+# in one round trip (django-redis's add, then incr, take two per limit, and incr sends a
+# script of its own each time).
 _HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+local counts = {}
+for i, key in ipairs(KEYS) do
+    local count = redis.call('INCR', key)
+    if count == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+    counts[i] = count
+end
+return counts
 """
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` hits for `key` in `scope` per window of `window_seconds`."""
+
+    scope: str
+    key: str
+    limit: int
+    window_seconds: int
+
+    def cache_key(self) -> str:
+        window = int(clock.now().timestamp()) // self.window_seconds
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        return f"rl:{self.scope}:{digest}:{window}"
 
 
 def _redis_script(backend):
@@ -27,12 +48,7 @@ def _redis_script(backend):
     return script
 
 
-def _hit(cache_key: str, timeout: int) -> int:
-    backend = caches["default"]
-    script = _redis_script(backend)
-    if script is not None:
-        # The key as django-redis writes it (prefix and version), as before the script.
-        return int(script(keys=[backend.make_key(cache_key)], args=[timeout]))
+def _hit(backend, cache_key: str, timeout: int) -> int:
     backend.add(cache_key, 0, timeout=timeout)
     try:
         return backend.incr(cache_key)
@@ -41,8 +57,21 @@ def _hit(cache_key: str, timeout: int) -> int:
         return 1
 
 
+def rate_limits_exceeded(*limits: Limit) -> list[bool]:
+    """Counts one hit against each limit; says for each whether it went over in its window.
+    Every limit is counted, whether or not another one is over."""
+    backend = caches["default"]
+    keys = [limit.cache_key() for limit in limits]
+    timeouts = [limit.window_seconds * 2 for limit in limits]
+    script = _redis_script(backend)
+    if script is not None:
+        # The keys as django-redis writes them (prefix and version).
+        counts = script(keys=[backend.make_key(key) for key in keys], args=timeouts)
+    else:
+        counts = [_hit(backend, key, timeout) for key, timeout in zip(keys, timeouts, strict=True)]
+    return [int(count) > limit.limit for count, limit in zip(counts, limits, strict=True)]
+
+
 def rate_limit_exceeded(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     """Counts one hit for `key` and says whether it went over `limit` in this window."""
-    window = int(clock.now().timestamp()) // window_seconds
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return _hit(f"rl:{scope}:{digest}:{window}", window_seconds * 2) > limit
+    return rate_limits_exceeded(Limit(scope, key, limit, window_seconds))[0]

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.client_ip import client_ip
-from portal.core.ratelimit import rate_limit_exceeded
+from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 from portal.registration import services
 from portal.registration.flow import (
     SCREEN_FOR_STAGE,
@@ -175,19 +175,19 @@ def terms(request):
 
 
 def _identity_rate_limited(request, email: str) -> bool:
-    ip_over = rate_limit_exceeded(
-        "identity-ip",
-        client_ip(request),
-        limit=settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
-        window_seconds=3600,
+    return any(
+        rate_limits_exceeded(
+            Limit(
+                "identity-ip",
+                client_ip(request),
+                settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
+                3600,
+            ),
+            Limit(
+                "identity-address", email, settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR, 3600
+            ),
+        )
     )
-    address_over = rate_limit_exceeded(
-        "identity-address",
-        email,
-        limit=settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR,
-        window_seconds=3600,
-    )
-    return ip_over or address_over
 
 
 _RESEND_REFUSED = {
