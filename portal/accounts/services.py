@@ -40,7 +40,7 @@ from portal.accounts.models import (
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
-from portal.core.prepared import Param, PreparedGet, PreparedQuery, prepared_insert
+from portal.core.prepared import PreparedGet, prepared_insert
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -783,19 +783,9 @@ def _session_store():
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
-_OTHER_SESSIONS = PreparedQuery(
-    UserSession.objects.filter(user_id=Param("user", UserSession, "user_id")).exclude(
-        session_key=Param("session_key", UserSession)
-    )
-)
-
-
 def user_session_track(user, session_key: str, *, ip: str | None, user_agent: str = "") -> None:
-    store = _session_store()
-    # Forget tracked sessions that ended on their own (expired, or cleared from the cache).
-    for row in _OTHER_SESSIONS.all(user=user.pk, session_key=session_key):
-        if not store().exists(row.session_key):
-            row.delete()
+    """Tracks a logged-in session, so that it can be ended from elsewhere (user_sessions_end).
+    Sessions that end on their own (expiry, eviction) are forgotten by `purge`."""
     row = {
         "user": user,
         "created_at": clock.now(),
@@ -1043,7 +1033,11 @@ def account_status_get(jobseeker: JobSeeker) -> AccountStatus:
         locked_until=account_lock_until(user),
         failures=account_row.failures if account_row else 0,
         last_login=user.last_login,
-        sessions=UserSession.objects.filter(user=user).count(),
+        sessions=sum(  # live ones: an ended session's row waits for the next purge
+            1
+            for key in UserSession.objects.filter(user=user).values_list("session_key", flat=True)
+            if _session_store()().exists(key)
+        ),
         trusted_browsers=TrustedBrowser.objects.filter(user=user, expires_at__gt=now).count(),
     )
 

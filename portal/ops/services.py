@@ -7,8 +7,8 @@
     mail bodies          blanked (body and sealed key) RETENTION_MAIL_BODIES_DAYS after the
                          mail was sent, or was written if it never will be
     audit events         deleted after RETENTION_AUDIT_EVENTS_DAYS
-    login records        finished one-time-password steps, expired trusted browsers, old
-                         tracked sessions, idle failure counters, and login events after
+    login records        finished one-time-password steps, expired trusted browsers, tracked
+                         sessions that ended, idle failure counters, and login events after
                          RETENTION_LOGIN_EVENTS_DAYS
 
 A retention of 0 days keeps that kind forever. Work is done in batches, each its own short
@@ -159,9 +159,9 @@ def audit_events_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fal
 
 
 def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = False) -> int:
-    """Finished one-time-password steps, expired trusted browsers, tracked sessions older than
-    any session can live, failure counters nobody has touched for a failure window (unless
-    they hold a lock), and login events past RETENTION_LOGIN_EVENTS_DAYS."""
+    """Finished one-time-password steps, expired trusted browsers, tracked sessions whose
+    session has ended, failure counters nobody has touched for a failure window (unless they
+    hold a lock), and login events past RETENTION_LOGIN_EVENTS_DAYS."""
     from portal.accounts.models import (
         LoginChallenge,
         LoginEvent,
@@ -180,16 +180,17 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
         ),
         LoginChallenge.objects.filter(expires_at__lt=day_ago),
         TrustedBrowser.objects.filter(expires_at__lt=now),
-        UserSession.objects.filter(
-            created_at__lt=now - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
-        ),
     ]
     events_cutoff = _cutoff(settings.RETENTION_LOGIN_EVENTS_DAYS, now)
     if events_cutoff is not None:
         querysets.append(LoginEvent.objects.filter(created_at__lt=events_cutoff))
+    ended = _ended_sessions(UserSession, batch_size)
     if dry_run:
-        return sum(queryset.count() for queryset in querysets)
-    return sum(
+        return len(ended) + sum(queryset.count() for queryset in querysets)
+    for start in range(0, len(ended), batch_size):
+        # A key seen ended cannot come back: session keys are never reused.
+        UserSession.objects.filter(pk__in=ended[start : start + batch_size]).delete()
+    return len(ended) + sum(
         _batches(
             queryset,
             batch_size,
@@ -199,6 +200,23 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
         )
         for queryset in querysets
     )
+
+
+def _ended_sessions(tracked, batch_size: int) -> list[int]:
+    """Tracked sessions whose server-side session is gone (logged out elsewhere, expired,
+    evicted). A session lives as long as it is used, so its age alone says nothing."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    ended, after = [], 0
+    while True:
+        rows = list(
+            tracked.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "session_key")[:batch_size]
+        )
+        if not rows:
+            return ended
+        ended += [pk for pk, key in rows if not store().exists(key)]
+        after = rows[-1][0]
 
 
 def purge_run(*, batch_size: int = 5000, dry_run: bool = False) -> PurgeReport:

@@ -196,3 +196,24 @@ def test_idle_failure_counters_go_unless_they_hold_a_lock(settings, clock):
     clock.advance(minutes=60)  # the lock has run out
     assert "login_records=1" in purge()
     assert left() == [("", "account"), ("10.0.0.3", "pair")]
+
+
+def test_tracked_sessions_go_when_their_session_has_ended_whatever_their_age(settings, clock):
+    """A session lives as long as it is used: an old one still in use stays tracked (so that a
+    password change can still end it), an ended one is forgotten."""
+    from django.contrib.auth import get_user_model
+
+    from portal.accounts.models import UserSession
+    from portal.accounts.services import _session_store
+
+    user = get_user_model().objects.create_user("tracked@example.jp", "Rec#pass1234")
+    live = _session_store()()
+    live["x"] = 1
+    live.create()
+    UserSession.objects.create(user=user, session_key=live.session_key)
+    UserSession.objects.create(user=user, session_key="ended-elsewhere")
+    clock.advance(seconds=settings.SESSION_COOKIE_AGE * 2)
+    assert "login_records=1" in purge("--dry-run")
+    assert "login_records=1" in purge()
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [live.session_key]
+    live.delete()
