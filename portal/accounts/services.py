@@ -163,13 +163,27 @@ def _counter_sql(connection) -> dict[str, str]:
                 f"{col['login_key']} = EXCLUDED.{col['login_key']} "
                 f"RETURNING {', '.join(col.values())}"
             ),
+            # Both rows in one statement: UPDATE … FROM a VALUES list (SQLite 3.33+), whose
+            # columns are column1… on both databases; PostgreSQL is told their types.
             "update": (
-                f"UPDATE {table} SET {col['failures']} = %s, "  # noqa: S608 - names from _meta
-                f"{col['last_failure_at']} = %s, {col['locked_until']} = %s WHERE {col['id']} = %s"
+                f"UPDATE {table} SET {col['failures']} = v.column2, "  # noqa: S608 - names from _meta
+                f"{col['last_failure_at']} = v.column3, {col['locked_until']} = v.column4 "
+                f"FROM (VALUES {_typed_row(connection)}, {_typed_row(connection)}) AS v "
+                f"WHERE {table}.{col['id']} = v.column1"
             ),
             "reset": f"DELETE FROM {table} WHERE {one} OR {one}",  # noqa: S608 - names from _meta
         }
     return sql
+
+
+def _typed_row(connection) -> str:
+    """(%s, %s, %s, %s) for (id, failures, last_failure_at, locked_until): cast to the
+    columns' types on PostgreSQL (server-side parameters have none in a VALUES list)."""
+    fields = [LoginThrottle._meta.get_field(n) for n in ("id", "failures", "last_failure_at")]
+    fields.append(LoginThrottle._meta.get_field("locked_until"))
+    if connection.vendor != "postgresql":
+        return "(" + ", ".join("%s" for _ in fields) + ")"
+    return "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields) + ")"
 
 
 def _counter_params(key: str, ip: str) -> list[str]:
@@ -212,11 +226,19 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
                     row.locked_until = now + lock_for
         prep = connection.ops.adapt_datetimefield_value
         with connection.cursor() as cursor:
-            for row, _ in rows:
-                cursor.execute(
-                    sql["update"],
-                    (row.failures, prep(row.last_failure_at), prep(row.locked_until), row.pk),
-                )
+            cursor.execute(
+                sql["update"],
+                [
+                    value
+                    for row, _ in rows
+                    for value in (
+                        row.pk,
+                        row.failures,
+                        prep(row.last_failure_at),
+                        prep(row.locked_until),
+                    )
+                ],
+            )
         locks = [row.locked_until for row, _ in rows if row.locked_until is not None]
         until = max(locks) if locks else None
     return LockStatus(until), already_locked
