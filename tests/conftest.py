@@ -112,3 +112,19 @@ def make_jobseeker(db):
         return jobseeker_register(raw, actor_label="test")
 
     return make
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The names of the Redis commands this process sends from now on, in order."""
+    from redis import Redis
+
+    commands = []
+    real = Redis.execute_command
+
+    def counting(self, *args, **kwargs):
+        commands.append(args[0])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", counting)
+    return commands

@@ -40,19 +40,11 @@ def test_several_limits_are_each_counted_and_answered():
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
-def test_on_redis_a_hit_is_one_round_trip_and_the_window_expires(monkeypatch):
+def test_on_redis_a_hit_is_one_round_trip_and_the_window_expires(request):
     from django_redis import get_redis_connection
-    from redis import Redis
 
     hits("198.51.100.20", 1)  # loads the script
-    commands = []
-    real = Redis.execute_command
-
-    def counting(self, *args, **kwargs):
-        commands.append(args[0])
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Redis, "execute_command", counting)
+    commands = request.getfixturevalue("redis_commands")  # counted from here
     assert hits("198.51.100.20", 1) == [False]
     assert rate_limits_exceeded(
         Limit("test", "198.51.100.21", 3, 3600), Limit("other", "x@example.jp", 3, 3600)

@@ -17,21 +17,6 @@ def store():
     return SessionStore
 
 
-@pytest.fixture
-def redis_commands(monkeypatch):
-    from redis import Redis
-
-    commands = []
-    real = Redis.execute_command
-
-    def counting(self, *args, **kwargs):
-        commands.append(args[0])
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Redis, "execute_command", counting)
-    return commands
-
-
 def test_settings_use_this_store_with_redis():
     assert settings.SESSION_ENGINE == "portal.core.sessions"
 
