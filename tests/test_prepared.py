@@ -327,15 +327,33 @@ def test_prepared_update_writes_what_save_with_update_fields_writes(user_with_jo
     with CaptureQueriesContext(connection) as queries:
         prepared_update(seeker, ["name", "user", "updated_at"])
     assert len(queries) == 1
-    twin.name, twin.user, twin.updated_at = "変更後", other, seeker.updated_at
-    twin.save(update_fields=["name", "user", "updated_at"])
-    stored = JobSeeker.objects.get(pk=seeker.pk)
+    stored = JobSeeker.objects.get(pk=seeker.pk)  # what prepared_update wrote
     assert (stored.name, stored.user_id, stored.updated_at) == (
         "変更後",
         other.pk,
         seeker.updated_at,
     )
     assert stored.office == ""
+    twin.name, twin.user, twin.updated_at = "変更後", other, seeker.updated_at
+    twin.save(update_fields=["name", "user", "updated_at"])
+    assert _fields(stored) == _fields(JobSeeker.objects.get(pk=seeker.pk))  # = save()'s row
     JobSeeker.objects.filter(pk=seeker.pk).delete()
     with pytest.raises(DatabaseError):
         prepared_update(seeker, ["name"])
+
+
+def test_a_param_compared_with_none_is_refused(db):
+    from portal.core.prepared import Param, PreparedQuery
+
+    by_email = RegistrationFlow.objects.filter(email=Param("email", RegistrationFlow))
+    prepared = PreparedQuery(by_email)
+    with pytest.raises(ValueError, match="isnull"):
+        prepared.count(email=None)
+
+
+def test_an_unsaved_related_instance_is_refused_as_save_refuses_it(db):
+    from portal.core.prepared import prepared_insert
+    from portal.mail.models import MailAttempt, OutboundMail
+
+    with pytest.raises(ValueError, match="unsaved related object"):
+        prepared_insert(MailAttempt(mail=OutboundMail(to="x@example.jp"), ok=True))

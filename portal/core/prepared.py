@@ -17,6 +17,7 @@ them as usual.
 `PreparedGet(queryset, *field_names)` is the common case: `queryset.get(field=value, ...)`.
 """
 
+import copy
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connections, router, transaction
@@ -39,6 +40,10 @@ class _Slot:
     def bind(self, value, connection):
         if self.for_save:
             return self.field.get_db_prep_save(value, connection)
+        if value is None:
+            # The ORM writes IS NULL for filter(x=None); a placeholder would compare = NULL,
+            # which matches nothing.
+            raise ValueError(f"{self.name}=None: compare with None through __isnull instead")
         return self.field.get_db_prep_value(value, connection, prepared=False)
 
 
@@ -225,8 +230,12 @@ class PreparedUpdate(PreparedQuery):
         """Runs the update; returns the number of rows changed."""
         connection = connections[self._queryset.db]
         statement = self._compile("update", connection)
-        with connection.cursor() as cursor:
-            cursor.execute(statement.sql, self._params(statement, values, connection))
+        params = self._params(statement, values, connection)
+        with (
+            transaction.mark_for_rollback_on_error(connection.alias),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement.sql, params)
             return cursor.rowcount
 
 
@@ -276,6 +285,7 @@ def prepared_update(obj, update_fields) -> None:
     if obj._state.adding or not _save_is_plain(obj):
         obj.save(update_fields=update_fields)
         return
+    obj._prepare_related_fields_for_save(operation_name="save")  # as save(): unsaved relations
     meta = obj._meta
     fields = [meta.get_field(name) for name in update_fields]
     key = (type(obj), tuple(f.name for f in fields))
@@ -319,7 +329,9 @@ def _insert_fields(meta) -> list:
 def _insert_compile(obj, fields: list, prepared: list, connection) -> _Insert:
     meta = obj._meta
     query = InsertQuery(type(obj))
-    query.insert_values(fields, [obj])
+    # Compiled on a copy: the compiler calls the fields' pre_save() again (auto_now would
+    # give the instance a time other than the one written).
+    query.insert_values(fields, [copy.copy(obj)])
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = returning = list(meta.db_returning_fields)
     ((sql, _params),) = compiler.as_sql()
@@ -362,6 +374,7 @@ def prepared_insert(obj):
     if not _insert_is_plain(obj):
         obj.save()
         return obj
+    obj._prepare_related_fields_for_save(operation_name="save")  # as save(): unsaved relations
     using = router.db_for_write(type(obj), instance=obj)
     connection = connections[using]
     fields = _insert_fields(obj._meta)

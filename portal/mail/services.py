@@ -221,9 +221,12 @@ def _renew_lease(mail: OutboundMail) -> bool:
     return bool(renewed)
 
 
-# Mails handed over to SMTP are recorded together: every this many, and before the first of
-# them has waited this long (a key typed in that moment gets "wait a few seconds", see
-# registration.services.Outcome.KEY_IN_DELIVERY). Each is recorded with its own time.
+# Mails handed over to SMTP are recorded together: every this many, and before the next send
+# once the first of them has waited this long (a key typed in that moment gets "wait a few
+# seconds", see registration.services.Outcome.KEY_IN_DELIVERY). Each is recorded with its own
+# time. So with a slow server every mail is recorded before the next send; the mails of the
+# last second share the exposure of the mail being sent: if one send outlasts half a lease
+# (after several EMAIL_TIMEOUTs), another worker may send them again (at-least-once).
 _RECORD_SENT_EVERY = 20
 _RECORD_SENT_WITHIN = dt.timedelta(seconds=1)
 

@@ -16,7 +16,9 @@ transaction, so a purge of a large backlog never holds long locks.
 """
 
 import datetime as dt
+import functools
 import logging
+import operator
 from dataclasses import dataclass, field
 from importlib import import_module
 
@@ -187,10 +189,16 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
     ended = _ended_sessions(UserSession, batch_size)
     if dry_run:
         return len(ended) + sum(queryset.count() for queryset in querysets)
-    for start in range(0, len(ended), batch_size):
-        # A key seen ended cannot come back: session keys are never reused.
-        UserSession.objects.filter(pk__in=ended[start : start + batch_size]).delete()
-    return len(ended) + sum(
+    forgotten = 0
+    for start in range(0, len(ended), _PAIRS_PER_DELETE):
+        # Each row goes only with the key seen ended: a password change meanwhile may have
+        # moved the row to its session's new key (user_session_rekey), and a key seen ended
+        # never comes back (session keys are never reused).
+        pairs = ended[start : start + _PAIRS_PER_DELETE]
+        forgotten += UserSession.objects.filter(
+            functools.reduce(operator.or_, (Q(pk=pk, session_key=key) for pk, key in pairs))
+        ).delete()[0]
+    return forgotten + sum(
         _batches(
             queryset,
             batch_size,
@@ -202,9 +210,13 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
     )
 
 
-def _ended_sessions(tracked, batch_size: int) -> list[int]:
-    """Tracked sessions whose server-side session is gone (logged out elsewhere, expired,
-    evicted). A session lives as long as it is used, so its age alone says nothing."""
+_PAIRS_PER_DELETE = 200
+
+
+def _ended_sessions(tracked, batch_size: int) -> list[tuple[int, str]]:
+    """(id, key) of the tracked sessions whose server-side session is gone (logged out
+    elsewhere, expired, evicted). A session lives as long as it is used, so its age alone
+    says nothing."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     ended, after = [], 0
     while True:
@@ -215,7 +227,7 @@ def _ended_sessions(tracked, batch_size: int) -> list[int]:
         )
         if not rows:
             return ended
-        ended += [pk for pk, key in rows if not store().exists(key)]
+        ended += [(pk, key) for pk, key in rows if not store().exists(key)]
         after = rows[-1][0]
 
 

@@ -190,3 +190,28 @@ def test_sent_mails_are_recorded_within_a_second_while_a_slow_batch_goes_on(smtp
         assert mail_deliver_due().sent == 3
     # The first had waited 1.1 s by then: recorded, with the second, before the third went.
     assert seen_when_third_is_sent == ["sent", "sent"]
+
+
+def test_run_out_leases_are_looked_for_when_idle_or_every_30_seconds(smtp_server, clock):
+    from portal.mail import services as mail_services
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mail_services, "_expired_leases_looked_at", None)
+        stale = _queue(to="stale@example.jp")
+        OutboundMail.objects.filter(pk=stale.pk).update(
+            status="sending", lease_until=clock.now(), attempts=1
+        )
+        clock.advance(seconds=1)
+        _queue(to="due1@example.jp")
+        assert {m.to for m in mail_services._claim(10)} == {"due1@example.jp", "stale@example.jp"}
+        stale2 = _queue(to="stale2@example.jp")
+        OutboundMail.objects.filter(pk=stale2.pk).update(
+            status="sending", lease_until=clock.now(), attempts=1
+        )
+        clock.advance(seconds=1)
+        _queue(to="due2@example.jp")
+        # Mails are due and the run-out leases were looked at a second ago: not now.
+        assert [m.to for m in mail_services._claim(10)] == ["due2@example.jp"]
+        clock.advance(seconds=30)
+        _queue(to="due3@example.jp")
+        assert {m.to for m in mail_services._claim(10)} == {"due3@example.jp", "stale2@example.jp"}

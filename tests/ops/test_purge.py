@@ -217,3 +217,33 @@ def test_tracked_sessions_go_when_their_session_has_ended_whatever_their_age(set
     assert "login_records=1" in purge()
     assert list(UserSession.objects.values_list("session_key", flat=True)) == [live.session_key]
     live.delete()
+
+
+def test_a_row_moved_to_a_new_key_while_purge_looked_is_kept(settings, monkeypatch):
+    """A password change cycles the session key (the old one ends) and moves the tracked row
+    to the new one; a purge that saw the old key ended must not forget the moved row."""
+    from django.contrib.auth import get_user_model
+
+    from portal.accounts.models import UserSession
+    from portal.accounts.services import _session_store, user_session_rekey, user_sessions_end
+    from portal.ops import services as ops_services
+
+    user = get_user_model().objects.create_user("rekeyed@example.jp", "Rec#pass1234")
+    session = _session_store()()
+    session["x"] = 1
+    session.create()
+    UserSession.objects.create(user=user, session_key=session.session_key)
+    real = ops_services._ended_sessions
+
+    def password_changed_meanwhile(tracked, batch_size):
+        old = session.session_key
+        session.cycle_key()  # the old key ends here...
+        found = real(tracked, batch_size)
+        user_session_rekey(old, session.session_key)  # ...and the row moves to the new one
+        return found
+
+    monkeypatch.setattr(ops_services, "_ended_sessions", password_changed_meanwhile)
+    assert "login_records=0" in purge()
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [session.session_key]
+    assert user_sessions_end(user) == 1  # still ends the live session
+    assert not _session_store()().exists(session.session_key)
