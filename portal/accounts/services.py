@@ -179,8 +179,8 @@ def _counter_sql(connection) -> dict[str, str]:
 def _typed_row(connection) -> str:
     """(%s, %s, %s, %s) for (id, failures, last_failure_at, locked_until): cast to the
     columns' types on PostgreSQL (server-side parameters have none in a VALUES list)."""
-    fields = [LoginThrottle._meta.get_field(n) for n in ("id", "failures", "last_failure_at")]
-    fields.append(LoginThrottle._meta.get_field("locked_until"))
+    names = ("id", "failures", "last_failure_at", "locked_until")
+    fields = [LoginThrottle._meta.get_field(name) for name in names]
     if connection.vendor != "postgresql":
         return "(" + ", ".join("%s" for _ in fields) + ")"
     return "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields) + ")"
@@ -805,6 +805,11 @@ def _session_store():
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
+def user_session_live(session_key: str) -> bool:
+    """Whether a tracked session still exists server-side (not logged out, expired, evicted)."""
+    return _session_store()().exists(session_key)
+
+
 def user_session_track(user, session_key: str, *, ip: str | None, user_agent: str = "") -> None:
     """Tracks a logged-in session, so that it can be ended from elsewhere (user_sessions_end).
     Sessions that end on their own (expiry, eviction) are forgotten by `purge`."""
@@ -1058,7 +1063,7 @@ def account_status_get(jobseeker: JobSeeker) -> AccountStatus:
         sessions=sum(  # live ones: an ended session's row waits for the next purge
             1
             for key in UserSession.objects.filter(user=user).values_list("session_key", flat=True)
-            if _session_store()().exists(key)
+            if user_session_live(key)
         ),
         trusted_browsers=TrustedBrowser.objects.filter(user=user, expires_at__gt=now).count(),
     )

@@ -258,7 +258,6 @@ class PreparedGet(PreparedQuery):
         if not field_names:
             raise ValueError("PreparedGet needs at least one field to look up by")
         model = queryset.model
-        _refuse_unsupported(queryset)
         super().__init__(queryset.filter(**{name: Param(name, model) for name in field_names}))
 
 
@@ -353,16 +352,13 @@ def _insert_is_plain(obj) -> bool:
     """Whether Model.save() would do nothing for this instance but one INSERT: a new instance
     of a model without parents, its own save() or save signals' receivers, whose primary key
     the database gives."""
-    model, meta = type(obj), obj._meta
+    meta = obj._meta
     return (
         obj._state.adding
-        and model.save is Model.save
-        and not meta.parents
+        and _save_is_plain(obj)
         and not meta.order_with_respect_to
         and meta.auto_field is not None
         and getattr(obj, meta.pk.attname) is None
-        and not pre_save.has_listeners(model)
-        and not post_save.has_listeners(model)
     )
 
 

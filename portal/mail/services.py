@@ -259,14 +259,12 @@ def _record_sent(sent: list[tuple[OutboundMail, dt.datetime]]) -> None:
         mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, at, ""
 
 
-def _record(mail: OutboundMail, *, ok: bool, error: str = "") -> None:
-    """Records one attempt and its outcome, only while this worker still holds the lease."""
-    if ok:
-        _record_sent([(mail, clock.now())])
-        return
+def _record_failure(mail: OutboundMail, error: str) -> None:
+    """Records one failed attempt: the mail is tried again later, or failed after
+    MAIL_MAX_ATTEMPTS; only while this worker still holds the lease."""
     now = clock.now()
     with transaction.atomic():
-        prepared_insert(MailAttempt(mail=mail, attempted_at=now, ok=ok, error=error[:500]))
+        prepared_insert(MailAttempt(mail=mail, attempted_at=now, ok=False, error=error[:500]))
         if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
             changes = {"status": OutboundMail.Status.FAILED, "last_error": error[:500]}
         else:
@@ -325,7 +323,7 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
                     "mail delivery failed",
                     extra={"mail_id": mail.pk, "kind": mail.kind, "error": type(exc).__name__},
                 )
-                _record(mail, ok=False, error=f"{type(exc).__name__}: {exc}")
+                _record_failure(mail, f"{type(exc).__name__}: {exc}")
                 try:
                     connection.close()
                 except Exception:  # noqa: BLE001, S110

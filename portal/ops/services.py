@@ -217,7 +217,8 @@ def _ended_sessions(tracked, batch_size: int) -> list[tuple[int, str]]:
     """(id, key) of the tracked sessions whose server-side session is gone (logged out
     elsewhere, expired, evicted). A session lives as long as it is used, so its age alone
     says nothing."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore
+    from portal.accounts.services import user_session_live
+
     ended, after = [], 0
     while True:
         rows = list(
@@ -227,7 +228,7 @@ def _ended_sessions(tracked, batch_size: int) -> list[tuple[int, str]]:
         )
         if not rows:
             return ended
-        ended += [(pk, key) for pk, key in rows if not store().exists(key)]
+        ended += [(pk, key) for pk, key in rows if not user_session_live(key)]
         after = rows[-1][0]
 
 
