@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.core.context_processors.site",
+                "portal.core.csrf.csrf",  # Django's csrf_token, masked with one random read
             ],
         },
     },

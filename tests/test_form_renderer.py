@@ -31,3 +31,10 @@ def test_inputs_render_as_the_templates_do(make_form):
         fast = field.as_widget()
         form.renderer = DjangoTemplates()
         assert fast.strip() == field.as_widget().strip()
+
+
+def test_a_form_is_blank_only_unsubmitted_and_without_initial_values():
+    assert PasswordForm(email="a@example.jp").is_blank
+    assert IdentityForm(initial={"email": ""}).is_blank
+    assert not IdentityForm(initial={"email": "a@example.jp"}).is_blank
+    assert not PasswordForm({"password1": ""}, email="a@example.jp").is_blank

@@ -54,6 +54,56 @@ def test_outputs_stop_being_stored_past_the_cap():
     assert len(memo_node.outputs) == MAX_OUTPUTS_PER_MEMO
 
 
+def test_a_slot_writes_its_value_on_every_render_escaped():
+    page = template("{% memo %}<p>{{ fixed }}: {% slot name %}</p>{% endmemo %}")
+    assert page.render(Context({"fixed": "A", "name": "first"})) == "<p>A: first</p>"
+    assert page.render(Context({"fixed": "B", "name": "<b>&"})) == "<p>A: &lt;b&gt;&amp;</p>"
+
+
+def test_slots_left_out_by_an_if_on_the_memo_values_follow_the_recorded_order():
+    page = template(
+        "{% memo step %}{% if step == 1 %}[{% slot first %}]{% endif %}({% slot second %})"
+        "{% endmemo %}"
+    )
+    assert page.render(Context({"step": 1, "first": "a", "second": "b"})) == "[a](b)"
+    assert page.render(Context({"step": 2, "first": "a", "second": "b"})) == "(b)"
+    assert page.render(Context({"step": 1, "first": "c", "second": "d"})) == "[c](d)"
+
+
+def test_a_slot_outside_a_memo_is_a_plain_value():
+    assert template("{% slot name %}").render(Context({"name": "<i>"})) == "&lt;i&gt;"
+
+
+def test_a_region_holding_the_slot_mark_itself_is_rendered_every_time():
+    page = template("{% memo %}{{ text }}{% slot name %}{% endmemo %}")
+    mark = "\x1eslot\x1f"
+    assert page.render(Context({"text": mark, "name": "a"})) == mark + "a"
+    assert page.render(Context({"text": "other", "name": "b"})) == "otherb"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{% memo %}{% for x in xs %}{% slot x %}{% endfor %}{% endmemo %}", "for"),
+        ("{% memo %}{% with y=x %}{% slot y %}{% endwith %}{% endmemo %}", "with"),
+        ("{% memo %}{% memo %}{% slot x %}{% endmemo %}{% endmemo %}", "another"),
+        ("{% memo %}{% block b %}{% endblock %}{% endmemo %}", "block"),
+        ("{% memo a if %}{% endmemo %}", "if"),
+    ],
+)
+def test_slots_and_memos_that_cannot_work_are_refused_when_compiled(source, message):
+    with pytest.raises(TemplateSyntaxError, match=message):
+        template(source)
+
+
+def test_memo_if_stores_only_while_its_condition_holds():
+    page = template("{% memo if blank %}[{{ value }}]{% endmemo %}")
+    assert page.render(Context({"blank": False, "value": "typed"})) == "[typed]"
+    assert page.render(Context({"blank": True, "value": ""})) == "[]"
+    assert page.render(Context({"blank": False, "value": "again"})) == "[again]"
+    assert page.render(Context({"blank": True, "value": "ignored"})) == "[]"
+
+
 def _csrf_and_reference(response) -> tuple[list[str], str]:
     html = response.content.decode()
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
