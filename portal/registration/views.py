@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -116,8 +117,9 @@ def _resume(request, purpose: Purpose, screen: str, *, with_key_mail: bool = Fal
 
 
 def _render(request, template, context, status=200):
-    form = context.get("form")
-    context.setdefault("has_errors", bool(form is not None and form.errors))
+    if "has_errors" not in context:
+        form = context.get("form")
+        context["has_errors"] = bool(form is not None and form.errors)
     return render(request, template, context, status=status)
 
 
@@ -273,7 +275,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
     flow, elsewhere = _resume(request, purpose, screen, with_key_mail=posted)
     if elsewhere:
         return elsewhere
-    form = PasswordForm(request.POST or None, email=flow.email)
+    form = PasswordForm(request.POST, email=flow.email) if posted else None
     if posted and form.is_valid():
         result = services.flow_complete(
             flow,
@@ -304,7 +306,11 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
         request,
         template,
         {
-            "form": form,
+            # A GET's form is blank, and the page's memo already holds its fields: it is made
+            # only if the memo has not written them yet.
+            "form": form or SimpleLazyObject(lambda: PasswordForm(email=flow.email)),
+            "form_is_blank": form is None,
+            "has_errors": form is not None and bool(form.errors),
             "flow": flow,
             "step": 3 if purpose == Purpose.REGISTER else None,
             "title": _("パスワード登録") if purpose == Purpose.REGISTER else _("パスワード再設定"),
