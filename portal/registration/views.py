@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -14,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.client_ip import client_ip
+from portal.core.forms import form_context
 from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 from portal.registration import services
 from portal.registration.flow import (
@@ -306,11 +306,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
         request,
         template,
         {
-            # A GET's form is blank, and the page's memo already holds its fields: it is made
-            # only if the memo has not written them yet.
-            "form": form or SimpleLazyObject(lambda: PasswordForm(email=flow.email)),
-            "form_is_blank": form is None,
-            "has_errors": form is not None and bool(form.errors),
+            **form_context(form, lambda: PasswordForm(email=flow.email)),
             "flow": flow,
             "step": 3 if purpose == Purpose.REGISTER else None,
             "title": _("パスワード登録") if purpose == Purpose.REGISTER else _("パスワード再設定"),
