@@ -237,10 +237,15 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
     flow, elsewhere = _resume(request, purpose, screen)
     if elsewhere:
         return elsewhere
-    form = IdentityForm(request.POST or None, initial={"email": flow.email} if flow else None)
-    if request.method == "POST" and form.is_valid() and _identity_submit(request, form, flow):
-        return redirect(next_screen)
-    return _render(request, template, {"form": form, "flow": flow, "step": 2})
+    if request.method == "POST":
+        form = IdentityForm(request.POST)
+        if form.is_valid() and _identity_submit(request, form, flow):
+            return redirect(next_screen)
+    elif flow and flow.email:  # back from ③ to correct the address: shown filled in
+        form = IdentityForm(initial={"email": flow.email})
+    else:
+        form = None
+    return _render(request, template, {**form_context(form, IdentityForm), "flow": flow, "step": 2})
 
 
 @never_cache
