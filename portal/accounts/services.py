@@ -616,7 +616,12 @@ def login_challenge_get(challenge_id) -> LoginChallenge | None:
     return challenge if challenge.is_open else None
 
 
-_CHALLENGE_WITH_USER = PreparedGet(LoginChallenge.objects.select_related("user"), "pk")
+# What the one-time password screens read (whether it is open, the address it went to); the
+# services that verify or resend read the challenge again by its id, locked.
+_CHALLENGE_WITH_USER = PreparedGet(
+    LoginChallenge.objects.select_related("user").only("completed_at", "ended_at", "user__email"),
+    "pk",
+)
 
 
 def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> None:

@@ -4,7 +4,9 @@ resend with cool-down, trusted-browser skip and its revocation, switchable off."
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser
@@ -319,3 +321,16 @@ def test_a_mail_refused_by_the_outbox_cap_starts_no_step(account, smtp_server, s
     page = login_post(Client(), account.email).content.decode()
     assert "送信回数が上限に達した" in page
     assert LoginChallenge.objects.count() == 1
+
+
+def test_the_code_screen_reads_its_challenge_once_and_shows_the_address(account, smtp_server):
+    client = Client()
+    start(client, account)
+    client.get(reverse("accounts:otp"))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("accounts:otp"))
+    assert page.status_code == 200 and account.email in page.content.decode()
+    sql = [q["sql"] for q in queries]
+    # The challenge with its account's address in one statement; no column loaded later.
+    assert sum('FROM "accounts_loginchallenge"' in s for s in sql) == 1
+    assert not any('FROM "accounts_user"' in s for s in sql)
