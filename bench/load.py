@@ -17,10 +17,11 @@ What it does, bounded in time (each step: `--warmup` then `--duration` measured 
     `manage.py deliver_mail`;
   * measures at a fixed concurrency the bare view (the floor), each page's GET between two
     runs of the floor (its ratio is to the floor just before and after it: this machine's
-    speed drifts within a run), and the identity POST; open loop at 100 requests/s; Argon2 time per hash and the rate of the
-    flow's two hashes alone; whole flows per second (terms → identity → key mail delivered by
-    the worker → key + password → login), with the one-time password off and on, each
-    compared with the hash-only rate measured just before and just after it;
+    speed drifts within a run), and the identity POST; open loop at 100 requests/s; Argon2
+    time per hash and the rate of the flow's two hashes alone; whole flows per second
+    (terms → identity → key mail delivered by the worker → key + password → login), with the
+    one-time password off and on, each compared with the hash-only rate measured just before
+    and just after it;
   * measures the identity POST with 10,000 job seekers again, loads the register up to
     1,000,000 and measures it once more, each on a freshly started server.
 
