@@ -33,13 +33,6 @@ def test_inputs_render_as_the_templates_do(make_form):
         assert fast.strip() == field.as_widget().strip()
 
 
-def test_a_form_is_blank_only_unsubmitted_and_without_initial_values():
-    assert PasswordForm(email="a@example.jp").is_blank
-    assert IdentityForm(initial={"email": ""}).is_blank
-    assert not IdentityForm(initial={"email": "a@example.jp"}).is_blank
-    assert not PasswordForm({"password1": ""}, email="a@example.jp").is_blank
-
-
 def test_a_page_makes_its_blank_form_only_when_it_asks_for_it():
     made = []
 

@@ -46,13 +46,6 @@ def form_context(form, blank) -> dict:
 class PortalForm(forms.Form):
     bound_field_class = DescribedBoundField
 
-    @property
-    def is_blank(self) -> bool:
-        """Not submitted and with no initial values: its fields' markup is the same for every
-        request ({% memo if form.is_blank %})."""
-        initials = (*self.initial.values(), *(field.initial for field in self.fields.values()))
-        return not self.is_bound and all(value in (None, "") for value in initials)
-
 
 _INPUT_TEMPLATES = frozenset(
     f"django/forms/widgets/{name}.html"

@@ -407,8 +407,8 @@ def reset_start(request):
         flow = None
     if flow and flow.stage != Stage.TERMS_AGREED:
         return _resume(request, Purpose.RESET, "registration:reset_start")[1]
-    form = IdentityForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = IdentityForm(request.POST) if request.method == "POST" else None
+    if form is not None and form.is_valid():
 
         def new_flow():
             started = services.flow_start(Purpose.RESET, ip=client_ip(request))
@@ -417,7 +417,7 @@ def reset_start(request):
 
         if _identity_submit(request, form, flow or new_flow):
             return redirect("registration:reset_password")
-    return _render(request, "registration/reset_start.html", {"form": form})
+    return _render(request, "registration/reset_start.html", form_context(form, IdentityForm))
 
 
 @never_cache

@@ -9,8 +9,8 @@ content (forms, messages, the CSRF token, a flow's data) stays outside; `{% csrf
 inside a memo is refused when the template is compiled.
 
 {% memo if condition %}…{% endmemo %} is used only while the condition holds, and rendered as
-usual otherwise: `{% memo if form.is_blank %}` writes a form's empty fields once, and a form
-with values or errors every time.
+usual otherwise: `{% memo if form_is_blank %}` (portal.core.forms.form_context) writes a
+form's empty fields once, and a form with values or errors every time.
 
 {% slot value %} inside a memo is the exception: a per-request value (a flow's address, the
 CSRF token) written into the stored region on every render, escaped as {{ value }} is. The
