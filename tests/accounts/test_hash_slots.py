@@ -3,6 +3,7 @@ across threads and processes; a hash waits for a slot rather than failing."""
 
 import fcntl
 import os
+import stat
 import threading
 import time
 
@@ -193,3 +194,85 @@ def test_pinning_can_be_turned_off(argon2, monkeypatch):
     seen = _cpus_while_hashing(monkeypatch)
     make_password("Slot#2026pass")
     assert seen == [os.sched_getaffinity(0)]
+
+
+def _slot_looks(monkeypatch) -> list:
+    """One entry each time a waiting hash looks at the slots."""
+    looks = []
+    original = hashers._slot_try
+
+    def counted(fds):
+        looks.append(1)
+        return original(fds)
+
+    monkeypatch.setattr(hashers, "_slot_try", counted)
+    return looks
+
+
+def _hash_in_thread() -> tuple[threading.Thread, threading.Event]:
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (make_password("Slot#2026pass"), done.set()))
+    thread.start()
+    return thread, done
+
+
+def test_a_freed_slot_wakes_the_first_waiter_which_does_not_poll(argon2, monkeypatch):
+    argon2.ARGON2_CONCURRENCY = 1
+    # No looking again on a timer: only the freeing hash's notice can wake the waiter.
+    monkeypatch.setattr(hashers, "_WAKE_FALLBACK", 600)
+    looks = _slot_looks(monkeypatch)
+    release = threading.Event()
+
+    def hold_a_slot():
+        with hashers.argon2_slot():
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_a_slot)
+    holder.start()
+    while not looks:  # the holder has looked once and taken the slot
+        time.sleep(0.01)
+    thread, done = _hash_in_thread()
+    try:
+        assert not done.wait(0.5)
+        waiting_looks = len(looks) - 1
+        # It looked once and sleeps on the FIFO; polling every 0.2-2 ms would have looked
+        # hundreds of times in half a second.
+        assert waiting_looks <= 2
+    finally:
+        release.set()
+        holder.join()
+    assert done.wait(30)
+    thread.join()
+
+
+def test_a_waiter_finds_a_slot_freed_without_notice(argon2, tmp_path, monkeypatch):
+    """A process that dies frees its slot without writing to the FIFO: the waiter looks
+    again after _WAKE_FALLBACK."""
+    argon2.ARGON2_CONCURRENCY = 1
+    monkeypatch.setattr(hashers, "_WAKE_FALLBACK", 0.05)
+    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    thread, done = _hash_in_thread()
+    try:
+        assert not done.wait(0.3)
+    finally:
+        os.close(held)  # freed the way a dying process frees it: no notice
+    assert done.wait(30)
+    thread.join()
+    assert stat.S_ISFIFO(os.stat(tmp_path / "freed").st_mode)
+
+
+def test_without_a_fifo_the_waiter_polls(argon2, tmp_path, monkeypatch):
+    argon2.ARGON2_CONCURRENCY = 1
+    (tmp_path / "freed").mkdir()  # the FIFO's name taken by something that is not one
+    looks = _slot_looks(monkeypatch)
+    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    thread, done = _hash_in_thread()
+    try:
+        assert not done.wait(0.3)
+        assert len(looks) > 10  # every 0.2-2 ms
+    finally:
+        os.close(held)
+    assert done.wait(30)
+    thread.join()
