@@ -63,6 +63,14 @@ def _hash_in_threads(threads: int, each: int) -> None:
     run_at_once([work] * threads)
 
 
+def _hash_in_thread(work=lambda: make_password("Slot#2026pass")):
+    """Runs `work` (by default a hash) in a thread; returns it and an event set when done."""
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (work(), done.set()))
+    thread.start()
+    return thread, done
+
+
 def test_one_slot_runs_hashes_one_at_a_time(argon2, hashing_intervals):
     argon2.ARGON2_CONCURRENCY = 1
     _hash_in_threads(threads=4, each=2)
@@ -85,20 +93,22 @@ def test_two_slots_let_two_hashes_run_together(argon2, monkeypatch):
     assert sorted(met) == [0, 0, 1, 1]  # both hashes, then both checks, met inside
 
 
-def test_a_slot_held_by_another_process_makes_the_hash_wait_for_it(argon2, tmp_path):
+def test_a_slot_held_by_another_process_makes_the_hash_wait_for_it(argon2, tmp_path, monkeypatch):
+    """Also a process that dies holding a slot: it frees the slot without writing to the
+    FIFO, and the waiter looks again after _WAKE_FALLBACK."""
     argon2.ARGON2_CONCURRENCY = 1
+    monkeypatch.setattr(hashers, "_WAKE_FALLBACK", 0.05)
     # A separate open file with flock(2) on it: how another process on the host holds a slot.
     held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(held, fcntl.LOCK_EX)
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (make_password("Slot#2026pass"), done.set()))
-    thread.start()
+    thread, done = _hash_in_thread()
     try:
         assert not done.wait(0.5)  # waiting, not failing
     finally:
         os.close(held)  # the other process ends (or dies): its lock goes with the file
     assert done.wait(30)
     thread.join()
+    assert stat.S_ISFIFO(os.stat(tmp_path / "freed").st_mode)
 
 
 def test_no_limit_when_concurrency_is_zero(argon2, tmp_path):
@@ -117,9 +127,7 @@ def test_a_verification_waits_for_a_slot_too(argon2, tmp_path):
     argon2.ARGON2_CONCURRENCY = 1
     held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(held, fcntl.LOCK_EX)
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (check_password("Slot#2026pass", encoded), done.set()))
-    thread.start()
+    thread, done = _hash_in_thread(lambda: check_password("Slot#2026pass", encoded))
     try:
         assert not done.wait(0.5)
     finally:
@@ -143,11 +151,7 @@ def test_a_waiting_hash_takes_whichever_slot_is_freed(argon2, tmp_path):
         for n in range(2):
             held.append(os.open(tmp_path / f"slot-{n}", os.O_RDWR | os.O_CREAT, 0o600))
             fcntl.flock(held[n], fcntl.LOCK_EX)
-        done = threading.Event()
-        thread = threading.Thread(
-            target=lambda done=done: (make_password("Slot#2026pass"), done.set())
-        )
-        thread.start()
+        thread, done = _hash_in_thread()
         try:
             assert not done.wait(0.05)
         finally:
@@ -209,13 +213,6 @@ def _slot_looks(monkeypatch) -> list:
     return looks
 
 
-def _hash_in_thread() -> tuple[threading.Thread, threading.Event]:
-    done = threading.Event()
-    thread = threading.Thread(target=lambda: (make_password("Slot#2026pass"), done.set()))
-    thread.start()
-    return thread, done
-
-
 def test_a_freed_slot_wakes_the_first_waiter_which_does_not_poll(argon2, monkeypatch):
     argon2.ARGON2_CONCURRENCY = 1
     # No looking again on a timer: only the freeing hash's notice can wake the waiter.
@@ -243,23 +240,6 @@ def test_a_freed_slot_wakes_the_first_waiter_which_does_not_poll(argon2, monkeyp
         holder.join()
     assert done.wait(30)
     thread.join()
-
-
-def test_a_waiter_finds_a_slot_freed_without_notice(argon2, tmp_path, monkeypatch):
-    """A process that dies frees its slot without writing to the FIFO: the waiter looks
-    again after _WAKE_FALLBACK."""
-    argon2.ARGON2_CONCURRENCY = 1
-    monkeypatch.setattr(hashers, "_WAKE_FALLBACK", 0.05)
-    held = os.open(tmp_path / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(held, fcntl.LOCK_EX)
-    thread, done = _hash_in_thread()
-    try:
-        assert not done.wait(0.3)
-    finally:
-        os.close(held)  # freed the way a dying process frees it: no notice
-    assert done.wait(30)
-    thread.join()
-    assert stat.S_ISFIFO(os.stat(tmp_path / "freed").st_mode)
 
 
 def test_without_a_fifo_the_waiter_polls(argon2, tmp_path, monkeypatch):
