@@ -82,7 +82,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.core.context_processors.site",
-                "portal.core.csrf.csrf",  # Django's csrf_token, masked with one random read
             ],
             # {% extends %} with each chain's blocks worked out once, not on every render.
             "builtins": ["portal.core.templatetags.inheritance"],
