@@ -83,8 +83,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.core.context_processors.site",
             ],
-            # {% extends %} with each chain's blocks worked out once, not on every render.
-            "builtins": ["portal.core.templatetags.inheritance"],
         },
     },
 ]

@@ -4,7 +4,7 @@ import pytest
 from django.forms.renderers import DjangoTemplates
 
 from portal.accounts.forms import LoginForm, OtpForm
-from portal.core.forms import PortalFormRenderer, form_context
+from portal.core.forms import PortalFormRenderer
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
 
 FORMS = [
@@ -31,18 +31,3 @@ def test_inputs_render_as_the_templates_do(make_form):
         fast = field.as_widget()
         form.renderer = DjangoTemplates()
         assert fast.strip() == field.as_widget().strip()
-
-
-def test_a_page_makes_its_blank_form_only_when_it_asks_for_it():
-    made = []
-
-    def blank():
-        made.append(True)
-        return LoginForm()
-
-    context = form_context(None, blank)
-    assert context["form_is_blank"] and not context["has_errors"] and made == []
-    assert not context["form"].is_bound and made == [True]
-    submitted = LoginForm({"login_id": "", "password": ""})
-    context = form_context(submitted, blank)
-    assert context["form"] is submitted and context["has_errors"] and not context["form_is_blank"]

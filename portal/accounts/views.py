@@ -27,7 +27,6 @@ from portal.accounts.forms import (
 from portal.accounts.services import LoginStatus, OtpOutcome
 from portal.accounts.user_agents import browser_label
 from portal.core.client_ip import client_ip
-from portal.core.forms import form_context
 
 # The pending one-time-password step, kept in the (still anonymous) session.
 OTP_SESSION_KEY = "accounts_otp"
@@ -81,8 +80,8 @@ def login_view(request):
     if request.user.is_authenticated and services.mypage_allowed(request.user):
         return redirect("accounts:mypage")
     next_url = _next_url(request, request.POST.get("next") or request.GET.get("next"))
-    form = LoginForm(request.POST) if request.method == "POST" else None
-    if form is not None and form.is_valid():
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
         result = services.login_credentials_check(
             form.cleaned_data["login_id"],
             form.cleaned_data["password"],
@@ -117,7 +116,7 @@ def login_view(request):
     return render(
         request,
         "accounts/login.html",
-        {**form_context(form, LoginForm), "next": next_url},
+        {"form": form, "has_errors": bool(form.errors), "next": next_url},
         status=200,
     )
 
@@ -154,8 +153,8 @@ def otp_view(request):
             ),
             level=messages.INFO,
         )
-    form = OtpForm(request.POST) if request.method == "POST" else None
-    if form is not None and form.is_valid():
+    form = OtpForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
         ip = client_ip(request)
         user_agent = services.request_user_agent(request)
         result = services.login_challenge_verify(
@@ -220,7 +219,8 @@ def otp_view(request):
         request,
         "accounts/otp.html",
         {
-            **form_context(form, OtpForm),
+            "form": form,
+            "has_errors": bool(form.errors),
             "email": challenge.user.email,
             "minutes": settings.LOGIN_OTP_LIFETIME_MINUTES,
             "cooldown": settings.LOGIN_OTP_RESEND_COOLDOWN_SECONDS,

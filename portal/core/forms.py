@@ -5,7 +5,6 @@ from html import escape
 
 from django import forms
 from django.forms.renderers import DjangoTemplates
-from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 
@@ -32,15 +31,6 @@ class DescribedBoundField(forms.BoundField):
         if self.errors:
             attrs["aria-invalid"] = "true"
         return attrs
-
-
-def form_context(form, blank) -> dict:
-    """A form page's context: `form` as the request submitted it, or on a GET (`form` None) a
-    blank form, made by `blank()` only if the page asks for it. The page writes a blank form's
-    fields once ({% memo if form_is_blank %}), and making a form copies all its fields."""
-    if form is not None:
-        return {"form": form, "form_is_blank": False, "has_errors": bool(form.errors)}
-    return {"form": SimpleLazyObject(blank), "form_is_blank": True, "has_errors": False}
 
 
 class PortalForm(forms.Form):

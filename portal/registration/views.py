@@ -13,7 +13,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.client_ip import client_ip
-from portal.core.forms import form_context
 from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 from portal.registration import services
 from portal.registration.flow import (
@@ -244,8 +243,8 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
     elif flow and flow.email:  # back from ③ to correct the address: shown filled in
         form = IdentityForm(initial={"email": flow.email})
     else:
-        form = None
-    return _render(request, template, {**form_context(form, IdentityForm), "flow": flow, "step": 2})
+        form = IdentityForm()
+    return _render(request, template, {"form": form, "flow": flow, "step": 2})
 
 
 @never_cache
@@ -280,7 +279,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
     flow, elsewhere = _resume(request, purpose, screen, with_key_mail=posted)
     if elsewhere:
         return elsewhere
-    form = PasswordForm(request.POST, email=flow.email) if posted else None
+    form = PasswordForm(request.POST if posted else None, email=flow.email)
     if posted and form.is_valid():
         result = services.flow_complete(
             flow,
@@ -311,14 +310,14 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
         request,
         template,
         {
-            **form_context(form, lambda: PasswordForm(email=flow.email)),
+            "form": form,
             "flow": flow,
             "step": 3 if purpose == Purpose.REGISTER else None,
             "title": _("パスワード登録") if purpose == Purpose.REGISTER else _("パスワード再設定"),
             "mail_name": _MAIL_NAME[purpose],
             "lifetime_minutes": settings.AUTH_KEY_LIFETIME_MINUTES,
             "resends_left": max(0, settings.FLOW_MAX_RESENDS - flow.resends),
-            "resend": actions["resend"],  # URL names: the template's memo writes them once
+            "resend": actions["resend"],
             "change_address": actions["change_address"],
         },
     )
@@ -407,8 +406,8 @@ def reset_start(request):
         flow = None
     if flow and flow.stage != Stage.TERMS_AGREED:
         return _resume(request, Purpose.RESET, "registration:reset_start")[1]
-    form = IdentityForm(request.POST) if request.method == "POST" else None
-    if form is not None and form.is_valid():
+    form = IdentityForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
 
         def new_flow():
             started = services.flow_start(Purpose.RESET, ip=client_ip(request))
@@ -417,7 +416,7 @@ def reset_start(request):
 
         if _identity_submit(request, form, flow or new_flow):
             return redirect("registration:reset_password")
-    return _render(request, "registration/reset_start.html", form_context(form, IdentityForm))
+    return _render(request, "registration/reset_start.html", {"form": form})
 
 
 @never_cache
