@@ -68,7 +68,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
-FORM_RENDERER = "portal.core.forms.PortalFormRenderer"
+# Django's renderer with the portal's field template (portal/core/templates/forms/field.html).
+FORM_RENDERER = "portal.core.forms.FormRenderer"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -1,21 +1,15 @@
-"""{% field %} and {% date_fieldset %}: every hint and error on screen is the one the input (or
-the fieldset) points at, and nothing a user typed reaches the page unescaped."""
+"""The field template (as_field_group) and the birth-date fieldset: every hint and error on
+screen is the one the input (or the fieldset) points at, and nothing a user typed reaches the
+page unescaped."""
 
 import re
 
-import pytest
 from django import forms
-from django.template import Context, Template
-from django.utils import translation
+from django.template.loader import render_to_string
 
-from portal.accounts.forms import LoginForm, OtpForm, PasswordChangeForm
+from portal.accounts.forms import LoginForm
 from portal.core.forms import PortalForm
-from portal.core.templatetags.fields import _blank_markup, _field
 from portal.registration.forms import IdentityForm, PasswordForm
-
-
-def render(source: str, **context) -> str:
-    return Template("{% load fields %}" + source).render(Context(context))
 
 
 def ids_described(html: str, element: str) -> list[str]:
@@ -23,10 +17,14 @@ def ids_described(html: str, element: str) -> list[str]:
     return re.search(r'aria-describedby="([^"]*)"', tag).group(1).split()
 
 
+def hint_text(html: str) -> str:
+    return re.search(r'class="hint"[^>]*>([^<]*)<', html).group(1)
+
+
 def test_field_with_errors_points_at_each_of_them():
     form = IdentityForm({"email": 'a"<b>@', "birth_year": "", "birth_month": "", "birth_day": ""})
     form.is_valid()
-    html = render("{% field form.email %}", form=form)
+    html = form["email"].as_field_group()
     assert '<label for="id_email">' in html and '<span class="required">※必須</span>' in html
     errors = re.findall(r'<p class="error-message" id="([^"]+)">', html)
     hints = re.findall(r'<p class="hint" id="([^"]+)">', html)
@@ -40,93 +38,59 @@ class HintedForm(PortalForm):
 
 
 def test_field_hint_comes_first_and_labels_are_escaped():
-    html = render("{% field form.nickname %}", form=HintedForm())
+    html = HintedForm()["nickname"].as_field_group()
     assert '<p class="hint" id="id_nickname-hint">半角で &amp; 入力</p>' in html
     assert ids_described(html, "input") == ["id_nickname-hint"]
     assert "&lt;呼び名&gt;" in html and "※必須" not in html
 
 
 def test_password_field_gets_the_reveal_button_tied_to_it():
-    html = render("{% field form.password toggle=True %}", form=LoginForm())
+    html = LoginForm()["password"].as_field_group()
     assert '<div class="password-wrap"><input type="password"' in html
     assert 'data-toggle-password="id_password"' in html
     assert 'aria-controls="id_password"' in html and "hidden" in html
+    assert "password-wrap" not in LoginForm()["login_id"].as_field_group()
+
+
+def test_what_a_user_typed_and_an_error_are_shown_in_the_field():
+    blank = IdentityForm()["email"].as_field_group()
+    typed = IdentityForm(initial={"email": "a@b.jp"})["email"].as_field_group()
+    assert 'value="a@b.jp"' in typed and "value=" not in blank
+    bound = IdentityForm({"email": ""})
+    bound.is_valid()
+    with_error = bound["email"].as_field_group()
+    assert "error-message" in with_error and "error-message" not in blank
+
+
+def test_a_setting_shown_in_a_hint_is_read_each_time(settings):
+    settings.AUTH_KEY_DIGITS = 8
+    eight = PasswordForm(email="a@b.jp")["key"].as_field_group()
+    settings.AUTH_KEY_DIGITS = 6
+    six = PasswordForm(email="a@b.jp")["key"].as_field_group()
+    assert eight != six and "6" in hint_text(six) and "8" in hint_text(eight)
+
+
+def birth_date(form) -> str:
+    return render_to_string("registration/_identity_fields.html", {"form": form})
 
 
 def test_date_fieldset_describes_hint_and_every_part_error():
     form = IdentityForm({"email": "a@b.jp", "birth_year": "", "birth_month": "", "birth_day": ""})
     form.is_valid()
-    html = render(
-        "{% date_fieldset '生年月日' 'ヒント' form.birth_year form.birth_month form.birth_day %}",
-        form=form,
-    )
+    html = birth_date(form)
     errors = re.findall(r'<p class="error-message" id="([^"]+)">', html)
     assert len(errors) == 3  # each part is required
     assert ids_described(html, "fieldset") == ["id_birth_year-hint", *errors]
-    assert '<p class="hint" id="id_birth_year-hint">ヒント</p>' in html
+    assert '<p class="hint" id="id_birth_year-hint">半角数字 西暦で入力してください。</p>' in html
+    assert '<legend>生年月日<span class="required">※必須</span></legend>' in html
     for part in ("birth_year", "birth_month", "birth_day"):
         label = rf'<label( class="year")? for="id_{part}"><input [^>]*id="id_{part}"'
         assert re.search(label, html)
 
 
-# --- blank fields of unbound forms, written once ---------------------------------------------
-
-BLANK_FORMS = [
-    (IdentityForm, {}),
-    (LoginForm, {}),
-    (PasswordForm, {"email": "a@b.jp"}),
-    (OtpForm, {}),
-    (PasswordChangeForm, {"user": None}),
-]
-
-
-@pytest.fixture
-def empty_markup_cache():
-    _blank_markup.clear()
-    yield
-    _blank_markup.clear()
-
-
-@pytest.mark.parametrize(("form_class", "kwargs"), BLANK_FORMS)
-def test_a_remembered_blank_field_is_the_markup_written_afresh(
-    empty_markup_cache, form_class, kwargs
-):
-    for name in form_class.base_fields:
-        first = render("{% field form.f toggle=True %}", form={"f": form_class(**kwargs)[name]})
-        again = render("{% field form.f toggle=True %}", form={"f": form_class(**kwargs)[name]})
-        assert again == first == _field(form_class(**kwargs)[name], True)
-    assert len(_blank_markup) == len(form_class.base_fields)
-
-
-def test_what_a_user_typed_or_an_error_is_never_taken_from_memory(empty_markup_cache):
-    blank = render("{% field form.email %}", form=IdentityForm())
-    typed = render("{% field form.email %}", form=IdentityForm(initial={"email": "a@b.jp"}))
-    assert 'value="a@b.jp"' in typed and "value=" not in blank
-    bound = IdentityForm({"email": ""})
-    bound.is_valid()
-    with_error = render("{% field form.email %}", form=bound)
-    assert "error-message" in with_error and "error-message" not in blank
-    assert render("{% field form.email %}", form=IdentityForm()) == blank
-    assert len(_blank_markup) == 1
-
-
-def test_a_setting_shown_in_a_hint_and_the_language_are_part_of_the_key(
-    empty_markup_cache, settings
-):
-    settings.AUTH_KEY_DIGITS = 8
-    eight = render("{% field form.key %}", form=PasswordForm(email="a@b.jp"))
-    settings.AUTH_KEY_DIGITS = 6
-    six = render("{% field form.key %}", form=PasswordForm(email="a@b.jp"))
-    assert eight != six and "6" in re.search(r'class="hint"[^>]*>([^<]*)<', six).group(1)
-    with translation.override("en"):
-        render("{% field form.key %}", form=PasswordForm(email="a@b.jp"))
-    assert len(_blank_markup) == 3
-
-
-def test_a_blank_date_fieldset_is_remembered_and_a_filled_one_is_not(empty_markup_cache):
-    source = "{% date_fieldset 'L' 'H' form.birth_year form.birth_month form.birth_day %}"
-    blank = render(source, form=IdentityForm())
-    assert render(source, form=IdentityForm()) == blank
-    filled = render(source, form=IdentityForm(initial={"birth_year": "1990"}))
+def test_a_blank_date_fieldset_is_described_by_its_hint_and_a_filled_one_shows_the_value():
+    blank = birth_date(IdentityForm())
+    assert ids_described(blank, "fieldset") == ["id_birth_year-hint"]
+    assert "error-message" not in blank and "aria-invalid" not in blank
+    filled = birth_date(IdentityForm(initial={"birth_year": "1990"}))
     assert 'value="1990"' in filled and "value=" not in blank
-    assert len(_blank_markup) == 1

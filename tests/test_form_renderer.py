@@ -1,10 +1,11 @@
-"""The fast <input> rendering writes exactly what Django's widget templates write."""
+"""The project's form renderer changes only the field template: every input is written by
+Django's own widget templates, as the stock renderer writes it."""
 
 import pytest
-from django.forms.renderers import DjangoTemplates
+from django.forms.renderers import DjangoTemplates, get_default_renderer
 
 from portal.accounts.forms import LoginForm, OtpForm
-from portal.core.forms import PortalFormRenderer
+from portal.core.forms import FormRenderer
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
 
 FORMS = [
@@ -21,13 +22,20 @@ FORMS = [
 ]
 
 
+def test_the_project_renderer_is_djangos_with_the_field_template():
+    renderer = get_default_renderer()
+    assert isinstance(renderer, FormRenderer) and isinstance(renderer, DjangoTemplates)
+    assert renderer.field_template_name == "forms/field.html"
+    assert IdentityForm()["email"].template_name == "forms/field.html"
+
+
 @pytest.mark.parametrize("make_form", FORMS)
-def test_inputs_render_as_the_templates_do(make_form):
+def test_inputs_render_as_djangos_templates_do(make_form):
     form = make_form()
     if form.is_bound:
         form.is_valid()
     for field in form:
-        form.renderer = PortalFormRenderer()
-        fast = field.as_widget()
+        form.renderer = FormRenderer()
+        ours = field.as_widget()
         form.renderer = DjangoTemplates()
-        assert fast.strip() == field.as_widget().strip()
+        assert ours == field.as_widget()
