@@ -3,24 +3,30 @@
     gunicorn -c config/gunicorn.conf.py config.wsgi
 
     GUNICORN_BIND          address to listen on (default 0.0.0.0:8000; PORT alone also works)
-    WEB_CONCURRENCY        worker processes (default 2 × CPUs + 1)
-    GUNICORN_THREADS       threads per worker (default 1: Argon2 and the ORM are CPU-bound)
+    WEB_CONCURRENCY        worker processes (default: the CPUs this process may run on)
+    GUNICORN_THREADS       threads per worker (default 2)
     GUNICORN_TIMEOUT       seconds before a stuck worker is killed and replaced (default 30)
     GUNICORN_MAX_REQUESTS  recycle a worker after this many requests (default 0: never)
     PROMETHEUS_MULTIPROC_DIR  where workers write their metrics (default: a fresh temp dir)
+
+One worker per core runs the Python work of every core. A second thread per worker serves a
+request while the other one hashes a password (argon2-cffi releases the GIL while it hashes)
+or waits for the database. Every thread may be hashing at once, each with
+ARGON2_MEMORY_COST_KIB of memory: at start, when_ready warns if workers × threads × that
+memory exceeds half of the host's (docs/production.md, "Sizing").
 
 /metrics sums the workers' metric files; the directory is emptied at start and a dead
 worker's files are merged away (child_exit), as prometheus_client's multiprocess mode asks.
 """
 
-import multiprocessing
 import os
 import shutil
 import tempfile
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+workers = int(os.environ.get("WEB_CONCURRENCY", _CPUS))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
@@ -66,6 +72,27 @@ def on_starting(server):
         else:
             os.remove(path)
     server.log.info("starting %d workers x %d threads; metrics in %s", workers, threads, directory)
+
+
+def when_ready(server):
+    """Warns when the hashes every worker thread may run at once could take more than half of
+    the host's memory."""
+    from django.conf import settings
+
+    workers, threads = server.cfg.workers, server.cfg.threads
+    peak = workers * threads * settings.ARGON2_MEMORY_COST_KIB * 1024
+    host = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if peak > host / 2:
+        server.log.warning(
+            "peak password-hashing memory is %d MiB (%d workers x %d threads x "
+            "ARGON2_MEMORY_COST_KIB=%d), more than half of this host's %d MiB: lower "
+            "WEB_CONCURRENCY or GUNICORN_THREADS",
+            peak // 2**20,
+            workers,
+            threads,
+            settings.ARGON2_MEMORY_COST_KIB,
+            host // 2**20,
+        )
 
 
 def child_exit(server, worker):

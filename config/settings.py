@@ -2,7 +2,6 @@
 demo-safe choices (SQLite under var/, database cache), and production safety comes from values,
 not from a separate code path."""
 
-import os
 from pathlib import Path
 
 import environ
@@ -155,20 +154,6 @@ PASSWORD_HASHERS = ["portal.accounts.hashers.TunedArgon2PasswordHasher"]
 ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=3)
 ARGON2_MEMORY_COST_KIB = env.int("ARGON2_MEMORY_COST_KIB", default=65536)
 ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
-# Hashes in progress at once on this host, across all its processes (portal/accounts/hashers.py):
-# by default the CPUs this process may run on; 0 for no limit. The slots are lock files in a
-# local directory shared by the host's web and worker processes.
-_USABLE_CPUS = (
-    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-)
-ARGON2_CONCURRENCY = env.int("ARGON2_CONCURRENCY", default=_USABLE_CPUS)
-ARGON2_SLOTS_DIR = Path(env.str("ARGON2_SLOTS_DIR", default=str(VAR_DIR / "argon2-slots")))
-# While it hashes, the holder of slot n runs on the n-th usable CPU only (a hash moved between
-# cores loses its caches). Off (0) on a host shared with other busy services, where the CPU of
-# a slot may be taken by someone else.
-ARGON2_PIN_CPUS = env.bool("ARGON2_PIN_CPUS", default=True)
-if ARGON2_CONCURRENCY > 0:
-    ARGON2_SLOTS_DIR.mkdir(parents=True, exist_ok=True)
 if ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST_KIB < 19456 or ARGON2_PARALLELISM < 1:
     raise ImproperlyConfigured(
         "Argon2id below OWASP's minimum: set ARGON2_TIME_COST to 2 or more, "
