@@ -94,13 +94,6 @@ TEMPLATES = [
 VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    import sqlite3
-
-    if sqlite3.sqlite_version_info < (3, 35):  # INSERT … RETURNING, UPDATE … FROM
-        raise ImproperlyConfigured(
-            f"SQLite 3.35 or newer is needed; this Python's is {sqlite3.sqlite_version}. "
-            "Use a Python 3.11 built with a newer SQLite, or PostgreSQL (DATABASE_URL)."
-        )
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with 'database is locked'.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -175,11 +175,12 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
     day_ago = now - dt.timedelta(days=1)
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     querysets = [
-        # A counter past its window counts from 0 again anyway (accounts.services).
+        # A counter past its window counts from 0 again anyway (accounts.services). Counters
+        # a login holds are skipped, so the purge never waits for (or deadlocks with) a login.
         LoginThrottle.objects.filter(
             Q(last_failure_at__lt=window_start) | Q(last_failure_at__isnull=True),
             Q(locked_until__isnull=True) | Q(locked_until__lte=now),
-        ),
+        ).select_for_update(skip_locked=True),
         LoginChallenge.objects.filter(expires_at__lt=day_ago),
         TrustedBrowser.objects.filter(expires_at__lt=now),
     ]
