@@ -40,7 +40,6 @@ from portal.accounts.models import (
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
-from portal.core.prepared import PreparedGet, prepared_insert
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -108,16 +107,14 @@ def login_event_record(
     user_agent: str = "",
     channel: str = LoginEvent.Channel.MYPAGE,
 ) -> LoginEvent:
-    return prepared_insert(
-        LoginEvent(
-            created_at=clock.now(),
-            user=user,
-            login_key=key,
-            outcome=outcome,
-            channel=channel,
-            ip=_ip_or_none(ip),
-            user_agent=(user_agent or "")[:_USER_AGENT_MAX],
-        )
+    return LoginEvent.objects.create(
+        created_at=clock.now(),
+        user=user,
+        login_key=key,
+        outcome=outcome,
+        channel=channel,
+        ip=_ip_or_none(ip),
+        user_agent=(user_agent or "")[:_USER_AGENT_MAX],
     )
 
 
@@ -355,17 +352,15 @@ def _locked_event_record(key, lock: LockStatus, *, user, ip, user_agent, channel
         )
 
 
-_USER_BY_EMAIL_WITH_JOBSEEKER = PreparedGet(
-    get_user_model()._default_manager.select_related("jobseeker"), "email"
-)
-
-
 def _user_for_login(login_id: str):
     """The account of a login ID with its job seeker (e-mail addresses are stored normalised
     and unique), or None."""
+    user_model = get_user_model()
     try:
-        return _USER_BY_EMAIL_WITH_JOBSEEKER.get(email=normalize_email(login_id))
-    except get_user_model().DoesNotExist:
+        return user_model._default_manager.select_related("jobseeker").get(
+            email=normalize_email(login_id)
+        )
+    except user_model.DoesNotExist:
         return None
 
 
@@ -561,19 +556,8 @@ def login_challenge_get(challenge_id) -> LoginChallenge | None:
         challenge_id = uuid.UUID(str(challenge_id))
     except ValueError:
         return None
-    try:
-        challenge = _CHALLENGE_WITH_USER.get(pk=challenge_id)
-    except LoginChallenge.DoesNotExist:
-        return None
-    return challenge if challenge.is_open else None
-
-
-# What the one-time password screens read (whether it is open, the address it went to); the
-# services that verify or resend read the challenge again by its id, locked.
-_CHALLENGE_WITH_USER = PreparedGet(
-    LoginChallenge.objects.select_related("user").only("completed_at", "ended_at", "user__email"),
-    "pk",
-)
+    challenge = LoginChallenge.objects.select_related("user").filter(pk=challenge_id).first()
+    return challenge if challenge is not None and challenge.is_open else None
 
 
 def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> None:
