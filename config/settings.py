@@ -104,19 +104,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    # Persistent connections, checked (SELECT 1) before their first use in each request, so a
+    # connection the server ended is replaced instead of failing the request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, with a health check that asks the socket before sending SELECT 1.
-        DATABASES["default"]["ENGINE"] = "portal.core.postgresql"
-        if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-            # Parameters bound by the server, and a statement run 5 times on a connection is
-            # prepared there: PostgreSQL stops parsing and planning the same few reads on every
-            # page. Off for a pooler in transaction mode that cannot keep prepared statements
-            # (PgBouncer before 1.21, or without max_prepared_statements).
-            DATABASES["default"].setdefault("OPTIONS", {}).update(
-                server_side_binding=True, prepare_threshold=5
-            )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
