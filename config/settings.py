@@ -121,7 +121,9 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
-    SESSION_ENGINE = "portal.core.sessions"  # Django's cache store, one round trip per write
+    # Sessions in the database, read through the cache: an entry the cache evicts is read
+    # from the database again, so a full cache never ends a registration or a login.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {

@@ -2,8 +2,8 @@
 
     finished flows       completed or ended, RETENTION_FLOWS_DAYS after their last change;
                          open ones RETENTION_FLOWS_DAYS after their deadline passed
-    sessions             expired ones (database sessions; Redis expires its own), and expired
-                         rows of the database cache
+    sessions             expired ones (in the database; the cache expires its copies itself),
+                         and expired rows of the database cache
     mail bodies          blanked (body and sealed key) RETENTION_MAIL_BODIES_DAYS after the
                          mail was sent, or was written if it never will be
     audit events         deleted after RETENTION_AUDIT_EVENTS_DAYS
@@ -100,12 +100,14 @@ def flows_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = False) -> 
 
 
 def sessions_purge(*, dry_run: bool = False) -> int | None:
-    """Expired database sessions (None for engines that expire their own, like the cache)."""
-    engine = import_module(settings.SESSION_ENGINE)
-    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
-        return None
+    """Expired database sessions, kept by Django's `db` and `cached_db` engines (None for
+    engines that expire their own, like the cache)."""
+    from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
     from django.contrib.sessions.models import Session
 
+    engine = import_module(settings.SESSION_ENGINE)
+    if not issubclass(engine.SessionStore, DatabaseSessionStore):
+        return None
     # Sessions expire by the wall clock (Django's), not the service clock.
     expired = Session.objects.filter(expire_date__lt=timezone.now())
     if dry_run:
