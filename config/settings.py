@@ -91,13 +91,6 @@ TEMPLATES = [
 VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    import sqlite3
-
-    if sqlite3.sqlite_version_info < (3, 35):  # INSERT … RETURNING, UPDATE … FROM
-        raise ImproperlyConfigured(
-            f"SQLite 3.35 or newer is needed; this Python's is {sqlite3.sqlite_version}. "
-            "Use a Python 3.11 built with a newer SQLite, or PostgreSQL (DATABASE_URL)."
-        )
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with 'database is locked'.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -108,19 +101,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    # Persistent connections, checked (SELECT 1) before their first use in each request, so a
+    # connection the server ended is replaced instead of failing the request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, with a health check that asks the socket before sending SELECT 1.
-        DATABASES["default"]["ENGINE"] = "portal.core.postgresql"
-        if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-            # Parameters bound by the server, and a statement run 5 times on a connection is
-            # prepared there: PostgreSQL stops parsing and planning the same few reads on every
-            # page. Off for a pooler in transaction mode that cannot keep prepared statements
-            # (PgBouncer before 1.21, or without max_prepared_statements).
-            DATABASES["default"].setdefault("OPTIONS", {}).update(
-                server_side_binding=True, prepare_threshold=5
-            )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -134,7 +118,9 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
-    SESSION_ENGINE = "portal.core.sessions"  # Django's cache store, one round trip per write
+    # Sessions in the database, read through the cache: an entry the cache evicts is read
+    # from the database again, so a full cache never ends a registration or a login.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {

@@ -1,46 +1,54 @@
-"""The Redis session store (portal.core.sessions): Django's cache store with one round trip
-per write."""
+"""Sessions use Django's own engines: `cached_db` with REDIS_URL (the database holds every
+session, Redis a copy), `db` without. A session outlives its cache entry, is never brought
+back once ended elsewhere, and a taken key is never overwritten."""
+
+import datetime as dt
+import re
+from importlib import import_module
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.test import Client
 
-pytestmark = pytest.mark.skipif(
-    not settings.REDIS_URL, reason="the Redis session store is used with REDIS_URL only"
-)
+from portal.ops.services import sessions_purge
 
-
-@pytest.fixture
-def store():
-    from portal.core.sessions import SessionStore
-
-    return SessionStore
+pytestmark = pytest.mark.django_db
 
 
-def test_settings_use_this_store_with_redis():
-    assert settings.SESSION_ENGINE == "portal.core.sessions"
+def _store():
+    return import_module(settings.SESSION_ENGINE).SessionStore
 
 
-def test_keys_are_32_characters_of_djangos_alphabet_and_never_repeat(store):
-    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
-
-    keys = {store()._get_new_session_key() for _ in range(1000)}
-    assert len(keys) == 1000
-    assert all(len(key) == 32 and set(key) <= set(VALID_KEY_CHARS) for key in keys)
-
-
-def test_create_and_save_are_one_write_each(store, redis_commands):
-    session = store()
-    session["flow:register"] = 7
-    session.save()  # no key yet: creates one
-    assert redis_commands == ["SET"]
-    session["flow:register"] = 8
-    session.save()
-    assert redis_commands == ["SET", "SET"]
-    assert store(session.session_key).load() == {"flow:register": 8}
+def _cache_loses_everything() -> None:
+    """What an eviction or a restart of the cache does to the sessions' copies."""
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    if settings.REDIS_URL:
+        cache.delete_pattern("*")  # this process's key prefix only (config/settings_test.py)
+    else:
+        cache.clear()
 
 
-def test_a_session_ended_elsewhere_is_not_brought_back(store):
+def test_the_engine_is_djangos_with_sessions_in_the_database():
+    expected = "cached_db" if settings.REDIS_URL else "db"
+    assert settings.SESSION_ENGINE == f"django.contrib.sessions.backends.{expected}"
+
+
+def test_a_registration_goes_on_after_the_cache_lost_its_session():
+    client = Client()
+    terms = client.get("/register/").content.decode()
+    versions = dict(re.findall(r'name="(privacy_version|terms_version)" value="([^"]*)"', terms))
+    assert client.post("/register/", {"agree": "on", **versions}).status_code == 302
+    _cache_loses_everything()
+    response = client.get("/register/identity/")
+    assert response.status_code == 200  # ②, not sent back to the terms
+    assert 'name="email"' in response.content.decode()
+
+
+def test_a_session_ended_elsewhere_is_not_brought_back():
+    store = _store()
     session = store()
     session["flow:register"] = 7
     session.save()
@@ -51,19 +59,27 @@ def test_a_session_ended_elsewhere_is_not_brought_back(store):
     assert not store().exists(session.session_key)
 
 
-def test_a_taken_key_is_never_overwritten_and_create_draws_another(store, monkeypatch):
+def test_a_taken_key_is_never_overwritten():
+    store = _store()
     first = store()
     first["owner"] = "first"
     first.save()
-    drawn = iter([first.session_key, "k" * 32])
-    monkeypatch.setattr(store, "_get_new_session_key", lambda self: next(drawn))
     taken = store(first.session_key)
     taken["owner"] = "second"
     with pytest.raises(CreateError):
         taken.save(must_create=True)
-    second = store()
-    second["owner"] = "second"
-    second.create()
-    assert second.session_key == "k" * 32
+    _cache_loses_everything()
     assert store(first.session_key).load() == {"owner": "first"}
-    second.delete()
+
+
+def test_the_purge_deletes_expired_sessions():
+    store = _store()
+    live, gone = store(), store()
+    for session in (live, gone):
+        session["x"] = 1
+        session.create()
+    Session.objects.filter(session_key=gone.session_key).update(
+        expire_date=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    )
+    assert sessions_purge() == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]

@@ -18,12 +18,7 @@ from portal.accounts.services import (
     request_user_agent,
 )
 from portal.core.client_ip import client_ip
-from portal.core.prepared import PreparedGet
 from portal.core.text import normalize_email
-
-_USER_WITH_JOBSEEKER = PreparedGet(
-    get_user_model()._default_manager.select_related("jobseeker"), "pk"
-)
 
 
 class LockoutModelBackend(ModelBackend):
@@ -32,7 +27,7 @@ class LockoutModelBackend(ModelBackend):
         checks both (accounts.services.mypage_allowed)."""
         user_model = get_user_model()
         try:
-            user = _USER_WITH_JOBSEEKER.get(pk=user_id)
+            user = user_model._default_manager.select_related("jobseeker").get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

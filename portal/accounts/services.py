@@ -40,7 +40,6 @@ from portal.accounts.models import (
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
-from portal.core.prepared import PreparedGet, prepared_insert
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -108,22 +107,20 @@ def login_event_record(
     user_agent: str = "",
     channel: str = LoginEvent.Channel.MYPAGE,
 ) -> LoginEvent:
-    return prepared_insert(
-        LoginEvent(
-            created_at=clock.now(),
-            user=user,
-            login_key=key,
-            outcome=outcome,
-            channel=channel,
-            ip=_ip_or_none(ip),
-            user_agent=(user_agent or "")[:_USER_AGENT_MAX],
-        )
+    return LoginEvent.objects.create(
+        created_at=clock.now(),
+        user=user,
+        login_key=key,
+        outcome=outcome,
+        channel=channel,
+        ip=_ip_or_none(ip),
+        user_agent=(user_agent or "")[:_USER_AGENT_MAX],
     )
 
 
 def _failure_counters(ip: str) -> tuple[tuple[str, str, int], ...]:
     """(scope, IP column, threshold) of the two counters a login ID has: this IP's, and the
-    account-wide one, in the order they are always locked."""
+    account-wide one, in _LOCK_ORDER."""
     return (
         (LoginThrottle.Scope.ACCOUNT_AND_IP, ip, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
         (LoginThrottle.Scope.ACCOUNT, "", settings.LOGIN_FAILURES_PER_ACCOUNT),
@@ -137,58 +134,14 @@ def _counter_rows(key: str, ip: str) -> Q:
     )
 
 
-_COUNTER_SQL: dict[str, dict[str, str]] = {}  # by database vendor
+# The order in which counter rows are always locked: the (ID, IP) rows, then the account-wide
+# row. Two logins that wait for each other's rows in opposite orders would deadlock.
+_LOCK_ORDER = (Case(When(scope=LoginThrottle.Scope.ACCOUNT, then=1), default=0), "pk")
 
 
-def _counter_sql(connection) -> dict[str, str]:
-    """The counters' three statements, written once per database vendor from the model's
-    names (every value is a parameter). The login path runs them on every attempt, and the
-    ORM would write the same SQL again each time.
-
-    `upsert` is INSERT … ON CONFLICT DO UPDATE … RETURNING (PostgreSQL, SQLite 3.35+): its
-    no-op update locks a row that exists, as SELECT … FOR UPDATE would, so a purge cannot
-    delete it before the transaction ends, and RETURNING reads both rows."""
-    sql = _COUNTER_SQL.get(connection.vendor)
-    if sql is None:
-        opts, quote = LoginThrottle._meta, connection.ops.quote_name
-        table = quote(opts.db_table)
-        col = {field.name: quote(field.column) for field in opts.concrete_fields}
-        unique = f"{col['login_key']}, {col['scope']}, {col['ip']}"
-        one = f"({col['login_key']} = %s AND {col['scope']} = %s AND {col['ip']} = %s)"
-        sql = _COUNTER_SQL[connection.vendor] = {
-            "upsert": (
-                f"INSERT INTO {table} ({unique}, {col['failures']}) "  # noqa: S608 - names from _meta
-                "VALUES (%s, %s, %s, 0), (%s, %s, %s, 0) "
-                f"ON CONFLICT ({unique}) DO UPDATE SET "
-                f"{col['login_key']} = EXCLUDED.{col['login_key']} "
-                f"RETURNING {', '.join(col.values())}"
-            ),
-            # Both rows in one statement: UPDATE … FROM a VALUES list (SQLite 3.33+), whose
-            # columns are column1… on both databases; PostgreSQL is told their types.
-            "update": (
-                f"UPDATE {table} SET {col['failures']} = v.column2, "  # noqa: S608 - names from _meta
-                f"{col['last_failure_at']} = v.column3, {col['locked_until']} = v.column4 "
-                f"FROM (VALUES {_typed_row(connection)}, {_typed_row(connection)}) AS v "
-                f"WHERE {table}.{col['id']} = v.column1"
-            ),
-            "reset": f"DELETE FROM {table} WHERE {one} OR {one}",  # noqa: S608 - names from _meta
-        }
-    return sql
-
-
-def _typed_row(connection) -> str:
-    """(%s, %s, %s, %s) for (id, failures, last_failure_at, locked_until): cast to the
-    columns' types on PostgreSQL (server-side parameters have none in a VALUES list)."""
-    names = ("id", "failures", "last_failure_at", "locked_until")
-    fields = [LoginThrottle._meta.get_field(name) for name in names]
-    if connection.vendor != "postgresql":
-        return "(" + ", ".join("%s" for _ in fields) + ")"
-    return "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in fields) + ")"
-
-
-def _counter_params(key: str, ip: str) -> list[str]:
-    """(login key, scope, IP column) of both counters, in their lock order."""
-    return [value for scope, row_ip, _ in _failure_counters(ip) for value in (key, scope, row_ip)]
+def _counters_lock(rows: Q) -> list[LoginThrottle]:
+    """The counter rows matching `rows`, locked in _LOCK_ORDER. Call inside a transaction."""
+    return list(LoginThrottle.objects.select_for_update().filter(rows).order_by(*_LOCK_ORDER))
 
 
 def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
@@ -200,14 +153,18 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     lock_for = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
     counters = _failure_counters(ip)
     with transaction.atomic():
-        # Both counters are made to exist, locked and read by one statement, always in the
-        # same order (pair, then account), so concurrent failures cannot deadlock.
-        connection = transaction.get_connection()
-        sql = _counter_sql(connection)
-        locked = {
-            row.scope: row
-            for row in LoginThrottle.objects.raw(sql["upsert"], _counter_params(key, ip))
-        }
+        # Both counters are made to exist and locked by one INSERT … ON CONFLICT DO UPDATE, row
+        # by row in _LOCK_ORDER: a new row is locked by its insert, an existing one by a no-op
+        # update, and a row deleted meanwhile (a login's reset, the purge) is inserted again.
+        # Inserting with ignore_conflicts and then locking would hold a new row while waiting
+        # for an existing one, out of order.
+        LoginThrottle.objects.bulk_create(
+            [LoginThrottle(login_key=key, scope=scope, ip=row_ip) for scope, row_ip, _ in counters],
+            update_conflicts=True,
+            unique_fields=["login_key", "scope", "ip"],
+            update_fields=["login_key"],
+        )
+        locked = {row.scope: row for row in LoginThrottle.objects.filter(_counter_rows(key, ip))}
         rows = []
         for scope, _row_ip, threshold in counters:
             row = locked[scope]
@@ -224,21 +181,9 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
                 row.last_failure_at = now
                 if row.failures >= threshold:
                     row.locked_until = now + lock_for
-        prep = connection.ops.adapt_datetimefield_value
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql["update"],
-                [
-                    value
-                    for row, _ in rows
-                    for value in (
-                        row.pk,
-                        row.failures,
-                        prep(row.last_failure_at),
-                        prep(row.locked_until),
-                    )
-                ],
-            )
+        LoginThrottle.objects.bulk_update(
+            [row for row, _ in rows], ["failures", "last_failure_at", "locked_until"]
+        )
         locks = [row.locked_until for row, _ in rows if row.locked_until is not None]
         until = max(locks) if locks else None
     return LockStatus(until), already_locked
@@ -246,18 +191,20 @@ def _failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
 
 def _failure_refund(key: str, ip: str) -> None:
     """Takes back an attempt counted up front that turned out right (see
-    login_password_attempt); a lock that attempt caused is lifted with it. One statement:
-    SQL reads `failures` before the decrement in both expressions."""
-    LoginThrottle.objects.filter(_counter_rows(key, ip)).update(
-        failures=Greatest(F("failures") - 1, 0),
-        locked_until=Case(
-            *(
-                When(scope=scope, failures__lte=threshold, then=None)
-                for scope, _row_ip, threshold in _failure_counters(ip)
+    login_password_attempt); a lock that attempt caused is lifted with it. The update reads
+    `failures` before the decrement in both expressions."""
+    with transaction.atomic():
+        rows = _counters_lock(_counter_rows(key, ip))
+        LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).update(
+            failures=Greatest(F("failures") - 1, 0),
+            locked_until=Case(
+                *(
+                    When(scope=scope, failures__lte=threshold, then=None)
+                    for scope, _row_ip, threshold in _failure_counters(ip)
+                ),
+                default=F("locked_until"),
             ),
-            default=F("locked_until"),
-        ),
-    )
+        )
 
 
 def login_failure_record(
@@ -281,19 +228,21 @@ def login_failure_record(
 
 
 def _throttle_reset(key: str, ip: str) -> None:
-    connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(_counter_sql(connection)["reset"], _counter_params(key, ip or ""))
+    """Deletes the (ID, IP) counter and the ID's account-wide counter (a successful login)."""
+    with transaction.atomic():
+        rows = _counters_lock(_counter_rows(key, ip or ""))
+        LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).delete()
 
 
 def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
     """Clears every lockout counter of the account's login ID, from every IP. Called by the
     staff unlock and by the forgotten-password reset. Returns the number of locks lifted."""
     key = login_key(user.email)
+    now = clock.now()
     with transaction.atomic():
-        rows = LoginThrottle.objects.filter(login_key=key)
-        locks = rows.filter(locked_until__gt=clock.now()).count()
-        rows.delete()
+        rows = _counters_lock(Q(login_key=key))
+        locks = sum(1 for row in rows if row.locked_until is not None and row.locked_until > now)
+        LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).delete()
         audit_event_record(
             "account.lock_cleared",
             actor=actor,
@@ -403,17 +352,15 @@ def _locked_event_record(key, lock: LockStatus, *, user, ip, user_agent, channel
         )
 
 
-_USER_BY_EMAIL_WITH_JOBSEEKER = PreparedGet(
-    get_user_model()._default_manager.select_related("jobseeker"), "email"
-)
-
-
 def _user_for_login(login_id: str):
     """The account of a login ID with its job seeker (e-mail addresses are stored normalised
     and unique), or None."""
+    user_model = get_user_model()
     try:
-        return _USER_BY_EMAIL_WITH_JOBSEEKER.get(email=normalize_email(login_id))
-    except get_user_model().DoesNotExist:
+        return user_model._default_manager.select_related("jobseeker").get(
+            email=normalize_email(login_id)
+        )
+    except user_model.DoesNotExist:
         return None
 
 
@@ -609,19 +556,8 @@ def login_challenge_get(challenge_id) -> LoginChallenge | None:
         challenge_id = uuid.UUID(str(challenge_id))
     except ValueError:
         return None
-    try:
-        challenge = _CHALLENGE_WITH_USER.get(pk=challenge_id)
-    except LoginChallenge.DoesNotExist:
-        return None
-    return challenge if challenge.is_open else None
-
-
-# What the one-time password screens read (whether it is open, the address it went to); the
-# services that verify or resend read the challenge again by its id, locked.
-_CHALLENGE_WITH_USER = PreparedGet(
-    LoginChallenge.objects.select_related("user").only("completed_at", "ended_at", "user__email"),
-    "pk",
-)
+    challenge = LoginChallenge.objects.select_related("user").filter(pk=challenge_id).first()
+    return challenge if challenge is not None and challenge.is_open else None
 
 
 def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> None:

@@ -1,6 +1,5 @@
 from portal.audit.models import AuditEvent
 from portal.core.clock import clock
-from portal.core.prepared import prepared_insert
 
 # Keys that must never reach the audit log, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = {"password", "password1", "password2", "key", "auth_key", "otp", "hash"}
@@ -32,4 +31,6 @@ def audit_event_build(
 
 
 def audit_event_record(action: str, **kwargs) -> AuditEvent:
-    return prepared_insert(audit_event_build(action, **kwargs))
+    event = audit_event_build(action, **kwargs)
+    event.save()
+    return event

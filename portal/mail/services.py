@@ -14,7 +14,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal.core.clock import clock
-from portal.core.prepared import Param, PreparedQuery, prepared_insert
 from portal.core.text import normalize_email
 from portal.mail.models import MailAttempt, OutboundMail
 from portal.mail.sealing import seal, unseal
@@ -37,24 +36,6 @@ def mail_render(kind: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
-_RECENT: dict[tuple[bool, tuple[str, ...]], PreparedQuery] = {}
-
-
-def _recent(with_secret: bool) -> PreparedQuery:
-    """The count's query, prepared per kind of budget and exempt kinds (a setting)."""
-    exempt = tuple(settings.MAIL_CAP_EXEMPT_KINDS)
-    query = _RECENT.get((with_secret, exempt))
-    if query is None:
-        query = _RECENT[with_secret, exempt] = PreparedQuery(
-            OutboundMail.objects.filter(
-                to=Param("to", OutboundMail),
-                created_at__gte=Param("since", OutboundMail, "created_at"),
-                secret_sealed__isnull=not with_secret,
-            ).exclude(kind__in=exempt)
-        )
-    return query
-
-
 def mail_recent_count(address: str, *, with_secret: bool, now: dt.datetime | None = None) -> int:
     """Mails addressed to `address` in the last 24 hours, sent or not: the per-address cap
     counts what was asked for, so it answers the same for addresses that exist and that don't.
@@ -62,7 +43,15 @@ def mail_recent_count(address: str, *, with_secret: bool, now: dt.datetime | Non
     Mails that carry a key and notices without one have a budget each, so a stranger who
     sends notices (a wrong birth date) cannot use up the owner's key mails for the day."""
     since = (now or clock.now()) - dt.timedelta(hours=24)
-    return _recent(with_secret).count(to=normalize_email(address), since=since)
+    return (
+        OutboundMail.objects.filter(
+            to=normalize_email(address),
+            created_at__gte=since,
+            secret_sealed__isnull=not with_secret,
+        )
+        .exclude(kind__in=settings.MAIL_CAP_EXEMPT_KINDS)
+        .count()
+    )
 
 
 def mail_queue(
@@ -103,18 +92,16 @@ def mail_queue(
         status = OutboundMail.Status.SUPPRESSED
     else:
         status = OutboundMail.Status.QUEUED
-    return prepared_insert(
-        OutboundMail(
-            created_at=now,
-            to=address,
-            kind=kind,
-            subject=subject,
-            body=body,
-            secret_sealed=seal(secret) if secret is not None else None,
-            secret_valid_minutes=secret_valid_minutes,
-            status=status,
-            next_attempt_at=now,
-        )
+    return OutboundMail.objects.create(
+        created_at=now,
+        to=address,
+        kind=kind,
+        subject=subject,
+        body=body,
+        secret_sealed=seal(secret) if secret is not None else None,
+        secret_valid_minutes=secret_valid_minutes,
+        status=status,
+        next_attempt_at=now,
     )
 
 
@@ -129,31 +116,6 @@ class DeliveryReport:
         return self.sent + self.retried + self.failed
 
 
-_CLAIMS: dict[int, tuple[PreparedQuery, PreparedQuery]] = {}
-
-
-def _claim_queries(batch_size: int) -> tuple[PreparedQuery, PreparedQuery]:
-    """(due mails, mails whose lease ran out), oldest first, at most `batch_size` each."""
-    queries = _CLAIMS.get(batch_size)
-    if queries is None:
-        locking = OutboundMail.objects.select_for_update(skip_locked=True)
-        queries = _CLAIMS[batch_size] = (
-            PreparedQuery(
-                locking.filter(
-                    status=OutboundMail.Status.QUEUED,
-                    next_attempt_at__lte=Param("now", OutboundMail, "next_attempt_at"),
-                ).order_by("next_attempt_at", "id")[:batch_size]
-            ),
-            PreparedQuery(
-                locking.filter(
-                    status=OutboundMail.Status.SENDING,
-                    lease_until__lt=Param("now", OutboundMail, "lease_until"),
-                ).order_by("lease_until", "id")[:batch_size]
-            ),
-        )
-    return queries
-
-
 # Mails whose lease ran out (a worker died) are looked for when nothing is due, and at least
 # this often while mails keep coming: a dead worker's mails wait at most a lease and this.
 _EXPIRED_LEASES_EVERY = dt.timedelta(seconds=30)
@@ -166,16 +128,16 @@ def _claim(batch_size: int) -> list[OutboundMail]:
     global _expired_leases_looked_at
     now = clock.now()
     lease_until = now + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
-    due_query, expired_query = _claim_queries(batch_size)
+    locking = OutboundMail.objects.select_for_update(skip_locked=True)
+    due = locking.filter(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now)
+    lease_over = locking.filter(status=OutboundMail.Status.SENDING, lease_until__lt=now)
     with transaction.atomic():
-        mails = due_query.all(now=now)
+        mails = list(due.order_by("next_attempt_at", "id")[:batch_size])
         looked_at = _expired_leases_looked_at
         recently = looked_at is not None and looked_at <= now < looked_at + _EXPIRED_LEASES_EVERY
         if len(mails) < batch_size and not (mails and recently):
             _expired_leases_looked_at = now
-            # Rows read past what the batch takes stay locked until this transaction ends,
-            # a moment: another worker skips them now and takes them on its next claim.
-            mails += expired_query.all(now=now)[: batch_size - len(mails)]
+            mails += lease_over.order_by("lease_until", "id")[: batch_size - len(mails)]
         if mails:
             OutboundMail.objects.filter(pk__in=[mail.pk for mail in mails]).update(
                 status=OutboundMail.Status.SENDING,
@@ -264,7 +226,7 @@ def _record_failure(mail: OutboundMail, error: str) -> None:
     MAIL_MAX_ATTEMPTS; only while this worker still holds the lease."""
     now = clock.now()
     with transaction.atomic():
-        prepared_insert(MailAttempt(mail=mail, attempted_at=now, ok=False, error=error[:500]))
+        MailAttempt.objects.create(mail=mail, attempted_at=now, ok=False, error=error[:500])
         if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
             changes = {"status": OutboundMail.Status.FAILED, "last_error": error[:500]}
         else:

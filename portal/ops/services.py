@@ -2,8 +2,8 @@
 
     finished flows       completed or ended, RETENTION_FLOWS_DAYS after their last change;
                          open ones RETENTION_FLOWS_DAYS after their deadline passed
-    sessions             expired ones (database sessions; Redis expires its own), and expired
-                         rows of the database cache
+    sessions             expired ones (in the database; the cache expires its copies itself),
+                         and expired rows of the database cache
     mail bodies          blanked (body and sealed key) RETENTION_MAIL_BODIES_DAYS after the
                          mail was sent, or was written if it never will be
     audit events         deleted after RETENTION_AUDIT_EVENTS_DAYS
@@ -100,12 +100,14 @@ def flows_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = False) -> 
 
 
 def sessions_purge(*, dry_run: bool = False) -> int | None:
-    """Expired database sessions (None for engines that expire their own, like the cache)."""
-    engine = import_module(settings.SESSION_ENGINE)
-    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
-        return None
+    """Expired database sessions, kept by Django's `db` and `cached_db` engines (None for
+    engines that expire their own, like the cache)."""
+    from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
     from django.contrib.sessions.models import Session
 
+    engine = import_module(settings.SESSION_ENGINE)
+    if not issubclass(engine.SessionStore, DatabaseSessionStore):
+        return None
     # Sessions expire by the wall clock (Django's), not the service clock.
     expired = Session.objects.filter(expire_date__lt=timezone.now())
     if dry_run:
@@ -175,11 +177,12 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
     day_ago = now - dt.timedelta(days=1)
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     querysets = [
-        # A counter past its window counts from 0 again anyway (accounts.services).
+        # A counter past its window counts from 0 again anyway (accounts.services). Counters
+        # a login holds are skipped, so the purge never waits for (or deadlocks with) a login.
         LoginThrottle.objects.filter(
             Q(last_failure_at__lt=window_start) | Q(last_failure_at__isnull=True),
             Q(locked_until__isnull=True) | Q(locked_until__lte=now),
-        ),
+        ).select_for_update(skip_locked=True),
         LoginChallenge.objects.filter(expires_at__lt=day_ago),
         TrustedBrowser.objects.filter(expires_at__lt=now),
     ]

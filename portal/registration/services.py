@@ -14,13 +14,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
-from portal.core.prepared import (
-    Param,
-    PreparedGet,
-    PreparedQuery,
-    prepared_insert,
-    prepared_update,
-)
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
@@ -45,7 +38,7 @@ def _move(flow: RegistrationFlow, stage: Stage, **changes) -> None:
     for name, value in changes.items():
         setattr(flow, name, value)
     flow.updated_at = clock.now()
-    prepared_update(flow, ["stage", "updated_at", *changes])
+    flow.save(update_fields=["stage", "updated_at", *changes])
 
 
 def flow_start(
@@ -58,17 +51,15 @@ def flow_start(
     """① (or the reset's first screen): a new flow, with the versions of the terms agreed."""
     now = clock.now()
     with transaction.atomic():
-        flow = prepared_insert(
-            RegistrationFlow(
-                reference=_new_reference(),
-                purpose=purpose,
-                stage=Stage.TERMS_AGREED,
-                started_at=now,
-                expires_at=now + dt.timedelta(minutes=settings.FLOW_MAX_LIFETIME_MINUTES),
-                privacy_version=privacy_version,
-                terms_version=terms_version,
-                updated_at=now,
-            )
+        flow = RegistrationFlow.objects.create(
+            reference=_new_reference(),
+            purpose=purpose,
+            stage=Stage.TERMS_AGREED,
+            started_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.FLOW_MAX_LIFETIME_MINUTES),
+            privacy_version=privacy_version,
+            terms_version=terms_version,
+            updated_at=now,
         )
         audit_event_record(
             f"{purpose}.started",
@@ -80,46 +71,6 @@ def flow_start(
     return flow
 
 
-# What the screens and the routing between them read of a flow (a GET reads nothing else); a
-# service that changes the flow reads it again, whole and locked. The other columns (five
-# timestamps, the key's HMAC) cost a page's read a third of its CPU.
-_FLOW_SCREEN_FIELDS = (
-    "purpose",
-    "stage",
-    "expires_at",
-    "email",
-    "reference",
-    "resends",
-    "ended_reason",
-)
-_FLOW_BY_ID_AND_PURPOSE = PreparedGet(
-    RegistrationFlow.objects.only(*_FLOW_SCREEN_FIELDS), "pk", "purpose"
-)
-_FLOW_WITH_KEY_MAIL_BY_ID_AND_PURPOSE = PreparedGet(
-    RegistrationFlow.objects.select_related("key_mail"), "pk", "purpose"
-)
-# The locking reads of every state change (inside its transaction).
-_FLOW_LOCKED = PreparedQuery(
-    RegistrationFlow.objects.select_for_update().filter(pk=Param("pk", RegistrationFlow))
-)
-_FLOW_LOCKED_WITH_KEY_MAIL = PreparedQuery(
-    RegistrationFlow.objects.select_for_update(of=("self",))
-    .select_related("key_mail")
-    .filter(pk=Param("pk", RegistrationFlow))
-)
-_JOBSEEKER_LOCKED = PreparedQuery(
-    JobSeeker.objects.select_for_update().filter(pk=Param("pk", JobSeeker))
-)
-_JOBSEEKER_BY_EMAIL = PreparedQuery(
-    JobSeeker.objects.filter(email__lower=Param("email", JobSeeker))
-)
-_USER_LOCKED_BY_EMAIL = PreparedQuery(
-    get_user_model()
-    ._default_manager.select_for_update()
-    .filter(email=Param("email", get_user_model()))
-)
-
-
 def flow_resume(
     flow_id: int | None, purpose: Purpose, *, with_key_mail: bool = False
 ) -> RegistrationFlow | None:
@@ -127,14 +78,15 @@ def flow_resume(
     `with_key_mail`: its key mail read in the same query (③'s POST needs it)."""
     if flow_id is None:
         return None
-    reader = _FLOW_WITH_KEY_MAIL_BY_ID_AND_PURPOSE if with_key_mail else _FLOW_BY_ID_AND_PURPOSE
-    try:
-        flow = reader.get(pk=flow_id, purpose=purpose)
-    except RegistrationFlow.DoesNotExist:
+    flows = RegistrationFlow.objects.filter(purpose=purpose)
+    if with_key_mail:
+        flows = flows.select_related("key_mail")
+    flow = flows.filter(pk=flow_id).first()
+    if flow is None:
         return None
     if flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
         with transaction.atomic():
-            locked = _FLOW_LOCKED.get(pk=flow.pk)
+            locked = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
             if locked.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT):
                 _move(locked, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
         flow.refresh_from_db()
@@ -230,7 +182,7 @@ def flow_submit_identity(
     address = normalize_email(email)
     now = clock.now()
     with transaction.atomic():
-        flow = _FLOW_LOCKED.get(pk=flow.pk)
+        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         if flow.stage != Stage.TERMS_AGREED:
             return None
         resends = flow.resends
@@ -240,7 +192,7 @@ def flow_submit_identity(
             if refused:
                 return refused
             resends += 1
-        jobseeker = _JOBSEEKER_BY_EMAIL.first(email=address)
+        jobseeker = JobSeeker.objects.filter(email__lower=address).first()
         kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
         flow.email = address
         _supersede_key_mail(flow)
@@ -272,7 +224,7 @@ def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> Identit
     carries over."""
     now = clock.now()
     with transaction.atomic():
-        flow = _FLOW_LOCKED.get(pk=flow.pk)
+        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         check_transition(flow.stage, Stage.KEY_SENT)
         refused = _resend_refusal(flow, now)
         if refused:
@@ -307,35 +259,21 @@ def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> Identit
 def flow_change_address(flow: RegistrationFlow) -> RegistrationFlow:
     """③ → ②: the key is dropped; the wrong-key and resend counts stay with the flow."""
     with transaction.atomic():
-        flow = _FLOW_LOCKED.get(pk=flow.pk)
+        flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         _move(flow, Stage.TERMS_AGREED, key_hash=None, jobseeker=None)
     return flow
 
 
-def _open_flows_end(*, except_one: bool):
-    open_flows = RegistrationFlow.objects.filter(
-        jobseeker_id=Param("jobseeker", RegistrationFlow, "jobseeker_id"),
-        stage__in=[Stage.TERMS_AGREED, Stage.KEY_SENT],
-    )
-    if except_one:
-        open_flows = open_flows.exclude(pk=Param("except_flow", RegistrationFlow, "pk"))
-    return PreparedQuery(open_flows).updating(
-        stage=Stage.ENDED,
-        ended_reason=Param("reason", RegistrationFlow, "ended_reason"),
-        key_hash=None,
-        updated_at=Param("now", RegistrationFlow, "updated_at"),
-    )
-
-
-_OPEN_FLOWS_END = {False: _open_flows_end(except_one=False), True: _open_flows_end(except_one=True)}
-
-
 def flow_end_for_jobseeker(jobseeker: JobSeeker, reason: str, *, except_flow_id=None) -> int:
     """Ends the job seeker's open flows (another flow completed, the address changed)."""
-    values = {"jobseeker": jobseeker.pk, "reason": reason, "now": clock.now()}
+    open_flows = RegistrationFlow.objects.filter(
+        jobseeker=jobseeker, stage__in=[Stage.TERMS_AGREED, Stage.KEY_SENT]
+    )
     if except_flow_id is not None:
-        values["except_flow"] = except_flow_id
-    return _OPEN_FLOWS_END[except_flow_id is not None].run(**values)
+        open_flows = open_flows.exclude(pk=except_flow_id)
+    return open_flows.update(
+        stage=Stage.ENDED, ended_reason=reason, key_hash=None, updated_at=clock.now()
+    )
 
 
 # --- ③ key and password -----------------------------------------------------------------------
@@ -369,7 +307,7 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     this job seeker cannot take (a staff account, or another job seeker's)."""
     User = get_user_model()
     if flow.purpose == Purpose.REGISTER:
-        user = _USER_LOCKED_BY_EMAIL.first(email=jobseeker.email.lower())
+        user = User.objects.select_for_update().filter(email=jobseeker.email.lower()).first()
         if user is None:
             user = User.objects.create(email=jobseeker.email.lower(), password=password_hash)
         elif user.is_staff or JobSeeker.objects.filter(user=user).exclude(pk=jobseeker.pk).exists():
@@ -383,7 +321,7 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
         jobseeker.user = user
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
-        prepared_update(jobseeker, ["user", "status", "updated_at"])
+        jobseeker.save(update_fields=["user", "status", "updated_at"])
         return user
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
@@ -454,8 +392,12 @@ def flow_complete(
     with transaction.atomic():
         jobseeker = None
         if peek.jobseeker_id is not None:
-            jobseeker = _JOBSEEKER_LOCKED.get(pk=peek.jobseeker_id)
-        flow = _FLOW_LOCKED_WITH_KEY_MAIL.get(pk=flow_id)
+            jobseeker = JobSeeker.objects.select_for_update().get(pk=peek.jobseeker_id)
+        flow = (
+            RegistrationFlow.objects.select_for_update(of=("self",))
+            .select_related("key_mail")
+            .get(pk=flow_id)
+        )
         if flow.stage == Stage.COMPLETED:
             return CompletionResult(Outcome.ALREADY_COMPLETED, flow)
         if flow.stage == Stage.ENDED:

@@ -6,13 +6,16 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from portal.accounts import services
 from portal.accounts.models import LoginEvent, LoginThrottle
 from portal.accounts.services import login_lock_clear, login_lock_status
 from portal.audit.models import AuditEvent
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +150,51 @@ def test_a_reset_with_the_mailed_key_clears_the_lock(account, no_otp, smtp_serve
     assert response.url == reverse("registration:reset_done")
     assert not login_lock_status(account.email, "127.0.0.1").locked
     assert login_post(Client(), account.email, "Momiji$2027ok").status_code == 302
+
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="parallel logins need PostgreSQL"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_postgresql
+def test_parallel_guesses_at_an_unknown_id_run_no_more_checks_than_the_threshold(
+    account, no_otp, monkeypatch, settings
+):
+    checks = []
+    real = services._password_matches
+    monkeypatch.setattr(services, "_password_matches", lambda u, p: checks.append(1) or real(u, p))
+    statuses = run_at_once(
+        [
+            lambda n=n: login_post(Client(), "nobody@example.jp", f"Guess#{n}x1").status_code
+            for n in range(12)
+        ]
+    )
+    assert statuses == [200] * 12
+    assert len(checks) == settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP
+    assert login_lock_status("nobody@example.jp", "127.0.0.1").locked
+    assert LOCKED in login_post(Client(), "nobody@example.jp").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_postgresql
+@pytest.mark.parametrize("otp", [False, True], ids=["login-at-once", "one-time-password"])
+def test_parallel_failures_and_logins_from_several_ips_all_get_their_answer(account, settings, otp):
+    """Wrong passwords count, right ones clear the counters (a login at once) or take their
+    attempt back (a one-time password follows), all at the same time on the same account-wide
+    counter: every request gets its answer, none fails on a lock."""
+    settings.LOGIN_OTP_ENABLED = otp
+    calls, expected = [], []
+    for n in range(4):
+        ip = f"10.0.3.{n}"
+        for _ in range(2):
+            calls.append(lambda ip=ip: login_post(Client(), account.email, WRONG, REMOTE_ADDR=ip))
+            expected.append(200)
+        calls.append(lambda ip=ip: login_post(Client(), account.email, REMOTE_ADDR=ip))
+        expected.append(302)
+    responses = run_at_once(calls)
+    assert [response.status_code for response in responses] == expected
+    assert not LoginThrottle.objects.filter(locked_until__isnull=False).exists()
+    account_wide = LoginThrottle.objects.filter(scope=LoginThrottle.Scope.ACCOUNT).first()
+    assert account_wide is None or account_wide.failures <= 8

@@ -1,5 +1,4 @@
-"""A screen reads its flow once: the columns the flow reader leaves out are never loaded one
-by one behind the template's back."""
+"""A screen reads its flow once: nothing the template shows is loaded by a query of its own."""
 
 import re
 
