@@ -319,9 +319,9 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
     worker for the same mail.
 
     Each mail is sent once, except one whose SMTP answer was lost: the connection dropped or
-    timed out after the message went out, or the worker died before recording the answer.
-    Such a mail is sent again (on the next attempt, or when its lease runs out), so it may
-    reach its owner twice."""
+    timed out after the message went out, or the worker did not record the answer before its
+    lease ran out (it died, or one send outlasted half a lease). Such a mail is sent again (on
+    the next attempt, or by the worker that takes it over), so it may reach its owner twice."""
     report = DeliveryReport()
     mails = _claim(batch_size)
     if not mails:
