@@ -37,11 +37,16 @@ def test_key_entered_before_the_smtp_server_answers_completes_the_registration(
     journey = Journey()
     journey.start("quick@example.jp")
 
-    with EntersTheKey(lambda message: journey.complete(key_from(message))) as sink:
+    def enter(message):
+        status = OutboundMail.objects.get(to="quick@example.jp").status
+        return status, journey.complete(key_from(message))
+
+    with EntersTheKey(enter) as sink:
         settings.EMAIL_PORT = sink.port
         report = _worker_in_a_thread()
 
-    [answer] = sink.answers  # given while the worker still waited for the 250
+    [(status_then, answer)] = sink.answers
+    assert status_then == OutboundMail.Status.SENDING  # the worker still waited for the 250
     assert answer.status_code == 302 and answer.url == reverse("registration:done")
     assert "パスワード登録完了" in journey.client.get(answer.url).content.decode()
     seeker.refresh_from_db()
