@@ -25,7 +25,8 @@ class OutboundMail(models.Model):
     subject = models.CharField(_("件名"), max_length=200)
     body = models.TextField(_("本文"))
     secret_sealed = models.BinaryField(_("暗号化された認証キー"), null=True, blank=True)
-    # The secret's lifetime runs from delivery: the worker writes the deadline into the body.
+    # The secret's lifetime runs from `handed_over_at` (or, before that is recorded, from the
+    # moment the worker builds the message): the worker writes the deadline into the body.
     secret_valid_minutes = models.PositiveIntegerField(_("有効期間（分）"), null=True, blank=True)
     status = models.CharField(
         _("状態"), max_length=12, choices=Status.choices, default=Status.QUEUED
@@ -34,6 +35,9 @@ class OutboundMail(models.Model):
     next_attempt_at = models.DateTimeField(_("次回試行"), default=now)
     lease_until = models.DateTimeField(_("処理期限"), null=True, blank=True)
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    # The start of the first attempt that may have reached the recipient: one SMTP accepted, or
+    # one whose answer was lost (the connection dropped or timed out while sending).
+    handed_over_at = models.DateTimeField(_("初回引き渡し日時"), null=True, blank=True)
     last_error = models.CharField(_("直近のエラー"), max_length=500, blank=True)
 
     class Meta:

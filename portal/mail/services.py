@@ -3,13 +3,15 @@
 
 import datetime as dt
 import logging
+import smtplib
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -151,15 +153,26 @@ def _claim(batch_size: int) -> list[OutboundMail]:
     return mails
 
 
-def _message(mail: OutboundMail) -> EmailMessage:
+def _message(mail: OutboundMail, now: dt.datetime) -> EmailMessage:
     body = mail.body
     if mail.secret_sealed is not None:
         body = body.replace(SECRET_MARKER, unseal(mail.secret_sealed))
     if mail.secret_valid_minutes is not None:
-        deadline = clock.now() + dt.timedelta(minutes=mail.secret_valid_minutes)
+        # The secret's time runs from the first hand-over that may have reached its owner, so
+        # a mail sent again after a lost answer carries the first one's deadline.
+        started = mail.handed_over_at or now
+        deadline = started + dt.timedelta(minutes=mail.secret_valid_minutes)
         body = body.replace(DEADLINE_MARKER, format_jst(deadline))
     return EmailMessage(
         subject=mail.subject, body=body, from_email=settings.MAIL_SENDER, to=[mail.to]
+    )
+
+
+def _leased(mail: OutboundMail):
+    """The mail's row while this worker still holds its lease: every write of the worker goes
+    through it, so a worker whose lease ran out never overwrites the one that took over."""
+    return OutboundMail.objects.filter(
+        pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
     )
 
 
@@ -173,135 +186,127 @@ def _lease_holds(mail: OutboundMail) -> bool:
 
 def _renew_lease(mail: OutboundMail) -> bool:
     """Extends this worker's lease on a mail just before sending it. False when the lease ran
-    out and another worker took the mail over (or it was superseded): then it is not sent."""
+    out and another worker took the mail over: then it is not sent."""
     lease_until = clock.now() + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
-    renewed = OutboundMail.objects.filter(
-        pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
-    ).update(lease_until=lease_until)
+    renewed = _leased(mail).update(lease_until=lease_until)
     if renewed:
         mail.lease_until = lease_until
     return bool(renewed)
 
 
-# Mails handed over to SMTP are recorded together: every this many, and before the next send
-# once the first of them has waited this long (a key typed in that moment gets "wait a few
-# seconds", see registration.services.Outcome.KEY_IN_DELIVERY). Each is recorded with its own
-# time. So with a slow server every mail is recorded before the next send; the mails of the
-# last second share the exposure of the mail being sent: if one send outlasts half a lease
-# (after several EMAIL_TIMEOUTs), another worker may send them again (at-least-once).
-_RECORD_SENT_EVERY = 20
-_RECORD_SENT_WITHIN = dt.timedelta(seconds=1)
-
-
-def _record_sent(sent: list[tuple[OutboundMail, dt.datetime]]) -> None:
-    """Records mails SMTP accepted, each with its attempt, in one transaction of three
-    statements whatever their number; a mail whose lease this worker lost is left alone."""
+def _record_sent(mail: OutboundMail, started: dt.datetime) -> None:
+    """Records a mail SMTP accepted, with its attempt, in one transaction, as soon as the
+    server answered. The attempt is logged even when another worker took the mail over."""
+    sent_at = clock.now()
     with transaction.atomic():
-        MailAttempt.objects.bulk_create(
-            [MailAttempt(mail=mail, attempted_at=at, ok=True) for mail, at in sent]
+        MailAttempt.objects.create(mail=mail, attempted_at=started, ok=True)
+        _leased(mail).update(
+            status=OutboundMail.Status.SENT,
+            sent_at=sent_at,
+            handed_over_at=Coalesce(F("handed_over_at"), Value(started)),
+            lease_until=None,
+            last_error="",
         )
-        by_lease: dict[dt.datetime, list[tuple[OutboundMail, dt.datetime]]] = {}
-        for mail, at in sent:
-            by_lease.setdefault(mail.lease_until, []).append((mail, at))
-        for lease_until, group in by_lease.items():
-            OutboundMail.objects.filter(
-                pk__in=[mail.pk for mail, _ in group],
-                status=OutboundMail.Status.SENDING,
-                lease_until=lease_until,
-            ).update(
-                lease_until=None,
-                status=OutboundMail.Status.SENT,
-                last_error="",
-                sent_at=Case(
-                    *(When(pk=mail.pk, then=Value(at)) for mail, at in group),
-                    output_field=DateTimeField(),
-                ),
-            )
-    for mail, at in sent:
-        mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, at, ""
+    mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, sent_at, ""
+    mail.handed_over_at = mail.handed_over_at or started
 
 
-def _record_failure(mail: OutboundMail, error: str) -> None:
+def _record_failure(
+    mail: OutboundMail, started: dt.datetime, error: str, *, may_have_arrived: bool
+) -> None:
     """Records one failed attempt: the mail is tried again later, or failed after
-    MAIL_MAX_ATTEMPTS; only while this worker still holds the lease."""
+    MAIL_MAX_ATTEMPTS. `may_have_arrived`: the server may have taken the mail and its answer
+    been lost; the attempt then counts as the mail's hand-over (see OutboundMail)."""
     now = clock.now()
+    error = error[:500]
+    changes = {"lease_until": None, "last_error": error}
+    if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
+        changes["status"] = OutboundMail.Status.FAILED
+    else:
+        delay = settings.MAIL_RETRY_BASE_SECONDS * 2 ** (mail.attempts - 1)
+        changes["status"] = OutboundMail.Status.QUEUED
+        changes["next_attempt_at"] = now + dt.timedelta(seconds=min(delay, 3600))
     with transaction.atomic():
-        MailAttempt.objects.create(mail=mail, attempted_at=now, ok=False, error=error[:500])
-        if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
-            changes = {"status": OutboundMail.Status.FAILED, "last_error": error[:500]}
+        MailAttempt.objects.create(mail=mail, attempted_at=started, ok=False, error=error)
+        if may_have_arrived:
+            handed_over_at = Coalesce(F("handed_over_at"), Value(started))
+            _leased(mail).update(handed_over_at=handed_over_at, **changes)
         else:
-            delay = settings.MAIL_RETRY_BASE_SECONDS * 2 ** (mail.attempts - 1)
-            changes = {
-                "status": OutboundMail.Status.QUEUED,
-                "next_attempt_at": now + dt.timedelta(seconds=min(delay, 3600)),
-                "last_error": error[:500],
-            }
-        OutboundMail.objects.filter(
-            pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
-        ).update(lease_until=None, **changes)
-        for name, value in changes.items():
-            setattr(mail, name, value)
+            _leased(mail).update(**changes)
+    for name, value in changes.items():
+        setattr(mail, name, value)
+    if may_have_arrived:
+        mail.handed_over_at = mail.handed_over_at or started
+
+
+def _refused(exc: Exception) -> bool:
+    """Whether a send failed because the server answered no (to MAIL FROM, RCPT TO or DATA):
+    then it did not take the mail. Any other failure on an open connection (it dropped or
+    timed out) may have come after the server took the mail, before its answer arrived."""
+    return isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
+
+
+def _deliver(connection, mail: OutboundMail) -> None:
+    """Hands one mail to SMTP over `connection` and records what happened at once."""
+    started = clock.now()
+    opened = False
+    try:
+        message = _message(mail, started)
+        connection.open()  # does nothing while open; raises when the server cannot be reached
+        opened = True
+        connection.send_messages([message])
+    except Exception as exc:  # noqa: BLE001 - any SMTP or socket failure is retried
+        logger.warning(
+            "mail delivery failed",
+            extra={"mail_id": mail.pk, "kind": mail.kind, "error": type(exc).__name__},
+        )
+        _record_failure(
+            mail,
+            started,
+            f"{type(exc).__name__}: {exc}",
+            may_have_arrived=opened and not _refused(exc),
+        )
+        try:
+            connection.close()  # the next mail opens a new one
+        except Exception:  # noqa: BLE001, S110
+            pass
+        return
+    _record_sent(mail, started)
 
 
 def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> DeliveryReport:
-    """Delivers one batch of due mails over one SMTP connection. A mail whose lease is past its
-    first half is renewed just before it is sent, so a slow batch never races another worker
-    for the same mail.
-    Delivery is at-least-once: a crash after the SMTP server accepted a mail but before its
-    row was marked sent sends it again when the lease runs out."""
+    """Delivers one batch of due mails over one SMTP connection, and records each one (sent,
+    or failed and queued again) as soon as the server answered for it. A mail whose lease is
+    past its first half is renewed just before it is sent, so a slow batch never races another
+    worker for the same mail.
+
+    Each mail is sent once, except one whose SMTP answer was lost: the connection dropped or
+    timed out after the message went out, or the worker did not record the answer before its
+    lease ran out (it died, or one send outlasted half a lease). Such a mail is sent again (on
+    the next attempt, or by the worker that takes it over), so it may reach its owner twice."""
     report = DeliveryReport()
     mails = _claim(batch_size)
     if not mails:
         return report
     connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
-    sent: list[tuple[OutboundMail, dt.datetime]] = []  # accepted by SMTP, not yet recorded
     try:
-        try:
-            connection.open()
-        except OSError:
-            connection.close()  # each mail below retries the connection and records the error
         for mail in mails:
-            if sent and (
-                len(sent) >= _RECORD_SENT_EVERY
-                or clock.now() - sent[0][1] >= _RECORD_SENT_WITHIN
-                or not _lease_holds(sent[0][0])  # recorded long before another worker may look
-            ):
-                _record_sent(sent)
-                sent = []
             if should_stop():
                 # Give the lease back so another worker takes it at once.
-                OutboundMail.objects.filter(
-                    pk=mail.pk, status=OutboundMail.Status.SENDING, lease_until=mail.lease_until
-                ).update(status=OutboundMail.Status.QUEUED, lease_until=None)
+                _leased(mail).update(status=OutboundMail.Status.QUEUED, lease_until=None)
                 continue
             if not _lease_holds(mail) and not _renew_lease(mail):
                 continue
-            try:
-                # Opens the connection when it is closed (first mail, or after a failure).
-                if connection.send_messages([_message(mail)]) != 1:
-                    raise RuntimeError("the SMTP server did not accept the message")
-            except Exception as exc:  # noqa: BLE001 - any SMTP or socket failure is retried
-                logger.warning(
-                    "mail delivery failed",
-                    extra={"mail_id": mail.pk, "kind": mail.kind, "error": type(exc).__name__},
-                )
-                _record_failure(mail, f"{type(exc).__name__}: {exc}")
-                try:
-                    connection.close()
-                except Exception:  # noqa: BLE001, S110
-                    pass
-                if mail.status == OutboundMail.Status.FAILED:
-                    report.failed += 1
-                else:
-                    report.retried += 1
-                continue
-            sent.append((mail, clock.now()))
-            report.sent += 1
+            _deliver(connection, mail)
+            if mail.status == OutboundMail.Status.SENT:
+                report.sent += 1
+            elif mail.status == OutboundMail.Status.FAILED:
+                report.failed += 1
+            else:
+                report.retried += 1
     finally:
         try:
             connection.close()
         except Exception:  # noqa: BLE001, S110
             pass
-        if sent:
-            _record_sent(sent)
     return report

@@ -19,7 +19,13 @@ from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 from portal.registration.flow import EndReason, Purpose, Stage, check_transition
-from portal.registration.keys import key_digest, key_generate, key_matches
+from portal.registration.keys import (
+    key_digest,
+    key_generate,
+    key_mail_may_have_arrived,
+    key_matches,
+    key_started_at,
+)
 from portal.registration.models import RegistrationFlow
 
 # Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
@@ -287,7 +293,6 @@ class Outcome(enum.Enum):
     FLOW_ENDED = "flow_ended"
     ALREADY_COMPLETED = "already_completed"
     NOT_READY = "not_ready"  # the flow is not at ③ (address being changed)
-    KEY_IN_DELIVERY = "key_in_delivery"  # right key, its mail's delivery not yet recorded
 
 
 @dataclass
@@ -295,11 +300,6 @@ class CompletionResult:
     outcome: Outcome
     flow: RegistrationFlow
     attempts_left: int = 0
-
-
-def key_delivered_at(flow: RegistrationFlow) -> dt.datetime | None:
-    """When the key's 50 minutes started: its mail's hand-over to SMTP (None while unsent)."""
-    return flow.key_mail.sent_at if flow.key_mail is not None else None
 
 
 def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, ip):
@@ -332,21 +332,19 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     return user
 
 
-def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool, bool]:
-    """(the key is this flow's current key and its mail went out, that key's time is over,
-    the key is right but its mail is still being handed over).
+def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool]:
+    """(the key is this flow's current key and its mail may have reached its owner, that key's
+    time is over).
 
-    A key whose mail was capped or suppressed never works: nobody was sent it. The last case
-    is the moment between the SMTP server accepting the mail and the worker recording it:
-    only the mail's recipient can be in it, so telling it apart reveals nothing."""
+    A key whose mail was capped, suppressed or superseded never works: nobody was sent it. A
+    right key works while its mail is still being sent, or queued again after an SMTP answer
+    that was lost: only the mail's recipient can have it, so this reveals nothing."""
     mail = flow.key_mail
-    delivered_at = key_delivered_at(flow)
     matches = key_matches(flow.key_hash, flow.purpose, flow.pk, key)  # computed for every flow
     real = matches and flow.jobseeker_id is not None and mail is not None
-    usable = real and delivered_at is not None and mail.status == OutboundMail.Status.SENT
-    in_delivery = real and mail.status == OutboundMail.Status.SENDING
+    usable = real and key_mail_may_have_arrived(mail)
     lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
-    return usable, usable and now > delivered_at + lifetime, in_delivery
+    return usable, usable and now > key_started_at(mail, now) + lifetime
 
 
 def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult:
@@ -386,7 +384,7 @@ def flow_complete(
     when it is the right key, so the answer never depends on whether a mail was due."""
     now = clock.now()
     peek, flow_id = flow, flow.pk
-    usable, expired, _in_delivery = _key_state(peek, key, now)
+    usable, expired = _key_state(peek, key, now)
     # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
     password_hash = make_password(password) if usable and not expired else None
     with transaction.atomic():
@@ -407,11 +405,9 @@ def flow_complete(
         if now > flow.expires_at:
             _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
             return CompletionResult(Outcome.FLOW_ENDED, flow)
-        usable, expired, in_delivery = _key_state(flow, key, now)
+        usable, expired = _key_state(flow, key, now)
         if usable and expired:
             return CompletionResult(Outcome.KEY_EXPIRED, flow)
-        if in_delivery:
-            return CompletionResult(Outcome.KEY_IN_DELIVERY, flow)
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
             return _count_wrong_key(flow, ip)
         if (

@@ -293,13 +293,6 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             return redirect(done)
         if outcome == services.Outcome.WRONG_KEY:
             form.add_error("key", _wrong_key_message(result))
-        elif outcome == services.Outcome.KEY_IN_DELIVERY:
-            form.add_error(
-                "key",
-                _(
-                    "メールの送信処理が終わるところです。数秒待ってから、もう一度「完了」を押してください。"
-                ),
-            )
         elif outcome == services.Outcome.KEY_EXPIRED:
             form.add_error(
                 "key", _KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}

@@ -114,13 +114,13 @@ def test_a_long_batch_renews_the_lease_of_the_mails_it_reaches_late(
     taken_by_another_worker = []
     real_message = mail_services._message
 
-    def slow_message(mail):
+    def slow_message(mail, now):
         if mail.pk == second.pk:
             # The claim's lease has run out by now: only a renewed one keeps this mail.
             clock.advance(seconds=61)
             taken_by_another_worker.extend(mail_services._claim(10))
         clock.advance(seconds=61)  # a slow SMTP server
-        return real_message(mail)
+        return real_message(mail, now)
 
     renewed = []
     real_renew = mail_services._renew_lease
@@ -138,58 +138,94 @@ def test_a_long_batch_renews_the_lease_of_the_mails_it_reaches_late(
     assert renewed == [second.pk]
 
 
-def test_a_batch_is_recorded_together_each_mail_with_its_own_time(smtp_server, clock):
-    from django.test.utils import CaptureQueriesContext
-
-    mails = [_queue(to=f"batch{n}@example.jp") for n in range(5)]
-    sent_at_send = []
-
+def test_each_mail_is_recorded_with_its_attempt_before_the_next_is_sent(smtp_server, clock):
     from portal.mail import services as mail_services
 
+    mails = [_queue(to=f"each{n}@example.jp") for n in range(3)]
+    seen_before_each_send = []
     real_message = mail_services._message
 
-    def timed_message(mail):
+    def timed_message(mail, now):
+        seen_before_each_send.append(
+            [
+                (m.status, m.sent_at, m.attempt_log.filter(ok=True).count())
+                for m in OutboundMail.objects.filter(pk__in=[m.pk for m in mails]).order_by("pk")
+            ]
+        )
         clock.advance(seconds=0.1)  # each send a moment after the last
-        sent_at_send.append(clock.now())
-        return real_message(mail)
+        return real_message(mail, now)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mail_services, "_message", timed_message)
-        with CaptureQueriesContext(connection) as queries:
-            assert mail_deliver_due().sent == 5
-    attempt_inserts = [
-        q for q in queries if "INSERT INTO" in q["sql"] and "mailattempt" in q["sql"]
+        assert mail_deliver_due().sent == 3
+    stored = list(OutboundMail.objects.filter(pk__in=[m.pk for m in mails]).order_by("pk"))
+    recorded = [(m.status, m.sent_at, 1) for m in stored]
+    pending = ("sending", None, 0)
+    assert seen_before_each_send == [
+        [pending, pending, pending],
+        [recorded[0], pending, pending],
+        [recorded[0], recorded[1], pending],
     ]
-    assert len(attempt_inserts) == 1  # one statement for the five attempts
-    stored = OutboundMail.objects.in_bulk([m.pk for m in mails])
-    assert [stored[m.pk].status for m in mails] == ["sent"] * 5
-    assert [stored[m.pk].sent_at for m in mails] == sent_at_send
-    assert MailAttempt.objects.filter(ok=True).count() == 5
-    assert len(smtp_server.messages) == 5
+    assert len({m.sent_at for m in stored}) == 3  # each with its own time
 
 
-def test_sent_mails_are_recorded_within_a_second_while_a_slow_batch_goes_on(smtp_server, clock):
+def test_a_lost_answer_is_recorded_as_a_hand_over_and_retried(settings, clock):
+    from tests.mail.sinks import LosesTheAnswer
+
+    mail = _queue(to="lost@example.jp")
+    with LosesTheAnswer() as sink:
+        settings.EMAIL_PORT = sink.port
+        report = mail_deliver_due()
+        assert (report.sent, report.retried) == (0, 1)
+        mail.refresh_from_db()
+        assert (mail.status, mail.handed_over_at) == ("queued", clock.now())
+        clock.advance(seconds=settings.MAIL_RETRY_BASE_SECONDS)
+        assert mail_deliver_due().sent == 1
+    assert [m["To"] for m in sink.messages] == ["lost@example.jp"] * 2  # once per lost answer
+    mail.refresh_from_db()
+    assert mail.status == "sent" and mail.handed_over_at < mail.sent_at
+    assert list(mail.attempt_log.order_by("id").values_list("ok", flat=True)) == [False, True]
+
+
+def test_a_refused_or_unreachable_mail_was_not_handed_over(settings):
+    from tests.mail.sinks import RefusesRecipients
+
+    refused = _queue(to="refused@example.jp")
+    with RefusesRecipients() as sink:
+        settings.EMAIL_PORT = sink.port
+        mail_deliver_due()
+    settings.EMAIL_PORT = 1  # nothing listens there
+    unreachable = _queue(to="down@example.jp")
+    mail_deliver_due()
+    refused.refresh_from_db()
+    unreachable.refresh_from_db()
+    assert "SMTPRecipientsRefused" in refused.last_error
+    assert "ConnectionRefusedError" in unreachable.last_error
+    assert (refused.status, refused.handed_over_at) == ("queued", None)
+    assert (unreachable.status, unreachable.handed_over_at) == ("queued", None)
+
+
+def test_a_worker_that_lost_its_lease_does_not_record_over_the_one_that_took_over(
+    smtp_server, clock, settings
+):
     from portal.mail import services as mail_services
 
-    first, second, third = (_queue(to=f"slow{n}@example.jp") for n in range(3))
-    seen_when_third_is_sent = []
-    real_message = mail_services._message
-
-    def slow_message(mail):
-        if mail.pk == third.pk:
-            seen_when_third_is_sent.extend(
-                OutboundMail.objects.filter(pk__in=[first.pk, second.pk])
-                .order_by("pk")
-                .values_list("status", flat=True)
-            )
-        clock.advance(seconds=1.1)  # a slow SMTP server
-        return real_message(mail)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mail_services, "_message", slow_message)
-        assert mail_deliver_due().sent == 3
-    # The first had waited 1.1 s by then: recorded, with the second, before the third went.
-    assert seen_when_third_is_sent == ["sent", "sent"]
+    settings.MAIL_LEASE_SECONDS = 60
+    mail = _queue(to="taken@example.jp")
+    [claimed_by_a] = mail_services._claim(10)  # worker A claims, then stalls mid-send
+    clock.advance(seconds=61)
+    assert mail_deliver_due().sent == 1  # worker B takes over, sends and records
+    taken_over = OutboundMail.objects.get(pk=mail.pk)
+    clock.advance(seconds=5)
+    mail_services._record_sent(claimed_by_a, clock.now())  # A's 250 comes in at last
+    stored = OutboundMail.objects.get(pk=mail.pk)
+    assert (stored.status, stored.sent_at, stored.handed_over_at, stored.last_error) == (
+        "sent",
+        taken_over.sent_at,
+        taken_over.handed_over_at,
+        "",
+    )
+    assert mail.attempt_log.count() == 2  # every attempt is logged, whoever recorded the mail
 
 
 def test_run_out_leases_are_looked_for_when_idle_or_every_30_seconds(smtp_server, clock):
