@@ -107,7 +107,8 @@ class Shared:
     def take_seeker(self) -> str:
         n = next(self.seekers)
         if n >= self.seekers_total:
-            raise StopUser()  # bench/load.py reports the job seekers used up
+            self.setup_failures.append("the job seekers are used up: raise --seekers")
+            raise StopUser()  # bench/load.py reports it too at the end
         return address(n)
 
 
@@ -217,15 +218,15 @@ def register(browser: Browser, to: str, *, finish: bool = True, pause: float = 0
 def registered_account(user: FastHttpUser) -> tuple[Browser, str]:
     """A registered account for a user's setup, which is not measured and must not fail: a
     failed registration is replaced by another job seeker's (three tries)."""
-    for attempt in range(3):
+    for tries_left in (2, 1, 0):
         browser, to = Browser(user, "setup"), shared.take_seeker()
         try:
             register(browser, to, pause=SETUP_PAUSE)
-            return browser, to
         except FlowFailed:
-            if attempt == 2:
+            if not tries_left:
                 raise
-    raise AssertionError("unreachable")
+        else:
+            return browser, to
 
 
 def log_in(browser: Browser, to: str, *, finish: bool = True) -> None:
