@@ -1,7 +1,7 @@
 """Benchmark of the CSV import (`manage.py import_jobseekers`).
 
-    .venv/bin/python bench/import_jobseekers.py --rows 100000
-    .venv/bin/python bench/import_jobseekers.py --rows 1000000 --db postgres
+    ./dev bench import_jobseekers --rows 100000
+    ./dev bench import_jobseekers --rows 1000000 --db postgres
 
 Generates N synthetic job seekers into a CSV file, then on each database (a throwaway SQLite
 file, and a throwaway PostgreSQL database `bench_import` that it creates and drops) runs a first
