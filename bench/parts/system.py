@@ -53,6 +53,8 @@ def server_env(args, *, smtp_port: int, port: int, logdir: Path) -> dict:
         EMAIL_PORT=str(smtp_port),
         GUNICORN_BIND=f"127.0.0.1:{port}",
         STATIC_ROOT=str(logdir / "static"),
+        # As in docs/production.md's process definitions: glibc reads it at process start.
+        GLIBC_TUNABLES="glibc.malloc.hugetlb=1",
     )
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
