@@ -422,7 +422,8 @@ class _BoundedLines:
 
     def __init__(self, stream, encoding: str) -> None:
         self.stream = stream
-        self.encoding = encoding
+        # The byte length of a line, without the BOM that 'utf-8-sig' would add to each.
+        self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
         self.count = 0
         self.record_chars = 0
 
