@@ -13,5 +13,11 @@ urlpatterns = [
     path("", include("portal.ops.urls")),
 ]
 
+# The service's own error pages: they never read the request's body (see portal.core.views).
+handler400 = "portal.core.views.bad_request"
+handler403 = "portal.core.views.permission_denied"
+handler404 = "portal.core.views.page_not_found"
+handler500 = "portal.core.views.server_error"
+
 if settings.DEMO_MAILBOX:  # refused by settings unless DEBUG is on
     urlpatterns.append(path("demo/", include("portal.mail.demo_urls")))

@@ -62,8 +62,9 @@ class SmtpServer:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters live in the cache. In the database cache they are rolled back with
-    each test; Redis (CI) outlives the test, so it is emptied before each one."""
+    """Rate-limit counters live in Redis or, without it, in a database table, rolled back
+    with each test like the database cache; Redis (CI) outlives the test, so it is emptied
+    before each one."""
     from django.conf import settings
     from django.core.cache import cache
 

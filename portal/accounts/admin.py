@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.admin_actions import UserAccountAdminMixin
 from portal.accounts.models import User
 from portal.audit.services import audit_event_record
+from portal.core.admin_filters import ControlCharacterSafeAdminMixin
 from portal.core.client_ip import client_ip
 from portal.core.text import normalize_email
 
@@ -59,7 +60,7 @@ def _audit(request, action, user_id, **detail):
 
 
 @admin.register(User)
-class UserAdmin(UserAccountAdminMixin, DjangoUserAdmin):
+class UserAdmin(ControlCharacterSafeAdminMixin, UserAccountAdminMixin, DjangoUserAdmin):
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
     list_display = ("email", "display_name", "is_staff", "is_superuser", "is_active", "last_login")

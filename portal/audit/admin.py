@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from portal.audit.models import AuditEvent
+from portal.core.admin_filters import ControlCharacterSafeAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ControlCharacterSafeAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "action", "target_type", "target_id", "actor_label", "ip")
     list_filter = ("action", "target_type", ("created_at", admin.DateFieldListFilter))
     search_fields = ("target_id", "actor_label", "action")

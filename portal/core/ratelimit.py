@@ -1,13 +1,20 @@
-"""Fixed-window counters in the shared cache (the database, or Redis when configured), so a
-limit holds across processes and servers. Windows follow the service clock."""
+"""Fixed-window counters shared by every process and server, so a limit holds across them:
+in Redis when it is the cache (one script, atomic there), else in the database
+(RateLimitCounter, a row per key and window counted up under the row's lock). Django's cache
+`add()` + `incr()` is not atomic on the database cache: concurrent hits would read the same
+count. Windows follow the service clock."""
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import caches
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django_redis.cache import RedisCache
 
 from portal.core.clock import clock
+from portal.core.models import RateLimitCounter
 
 # On Redis one script counts the hits of a request's limits and starts each window's expiry,
 # in one round trip (django-redis's add, then incr, take two per limit, and incr sends a
@@ -48,13 +55,29 @@ def _redis_script(backend):
     return script
 
 
-def _hit(backend, cache_key: str, timeout: int) -> int:
-    backend.add(cache_key, 0, timeout=timeout)
-    try:
-        return backend.incr(cache_key)
-    except ValueError:  # evicted between add and incr
-        backend.set(cache_key, 1, timeout=timeout)
-        return 1
+def _hit_database(key: str, timeout: int) -> int:
+    """Counts one hit for `key` in the database and returns the count after it. The UPDATE
+    takes the row's lock until the transaction ends, so a concurrent hit waits and then
+    counts on top of this one; the first hit of a window inserts the row, and an insert that
+    loses the race to another one counts with an UPDATE instead."""
+    now = clock.now()
+    counters = RateLimitCounter.objects.filter(key=key)
+    created = False
+    with transaction.atomic():
+        if not counters.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    RateLimitCounter.objects.create(
+                        key=key, count=1, expires_at=now + dt.timedelta(seconds=timeout)
+                    )
+                created = True
+            except IntegrityError:
+                counters.update(count=F("count") + 1)
+        count = 1 if created else counters.values_list("count", flat=True).get()
+    if created:
+        # A new window began for this key: drop the counters of windows long over.
+        RateLimitCounter.objects.filter(expires_at__lt=now).delete()
+    return count
 
 
 def rate_limits_exceeded(*limits: Limit) -> list[bool]:
@@ -68,10 +91,19 @@ def rate_limits_exceeded(*limits: Limit) -> list[bool]:
         # The keys as django-redis writes them (prefix and version).
         counts = script(keys=[backend.make_key(key) for key in keys], args=timeouts)
     else:
-        counts = [_hit(backend, key, timeout) for key, timeout in zip(keys, timeouts, strict=True)]
+        counts = [_hit_database(key, timeout) for key, timeout in zip(keys, timeouts, strict=True)]
     return [int(count) > limit.limit for count, limit in zip(counts, limits, strict=True)]
 
 
 def rate_limit_exceeded(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     """Counts one hit for `key` and says whether it went over `limit` in this window."""
     return rate_limits_exceeded(Limit(scope, key, limit, window_seconds))[0]
+
+
+def rate_limits_clear() -> None:
+    """Forgets every counter, in Redis and in the database (tests; an operator after an
+    incident)."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        backend.delete_pattern("rl:*")
+    RateLimitCounter.objects.all().delete()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.admin_actions import JobSeekerAccountAdminMixin
+from portal.core.admin_filters import ControlCharacterSafeAdminMixin
 from portal.core.client_ip import client_ip
 from portal.core.text import normalize_input
 from portal.jobseekers.models import JobSeeker
@@ -73,7 +74,7 @@ class JobSeekerAdminForm(forms.ModelForm):
 
 
 @admin.register(JobSeeker)
-class JobSeekerAdmin(JobSeekerAccountAdminMixin, admin.ModelAdmin):
+class JobSeekerAdmin(ControlCharacterSafeAdminMixin, JobSeekerAccountAdminMixin, admin.ModelAdmin):
     form = JobSeekerAdminForm
     list_display = (
         "number",

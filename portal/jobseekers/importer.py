@@ -6,6 +6,11 @@ its own transaction (SQLite is never locked for long). A bad row is reported wit
 number and reason and nothing of it is written; the good rows land. A job seeker number met on
 an earlier line is refused wherever it appears in the file, so importing the same file twice
 changes nothing. The numbers already met are kept in a private SQLite file, not in memory.
+
+The file is read line by line in bounded pieces before the CSV reader sees it: a line over
+MAX_LINE_BYTES is refused (and skipped) without ever being held whole, a header over
+MAX_COLUMNS columns refuses the file, and a row with a field over MAX_FIELD_CHARS characters or
+a control character other than tab in any field is refused with its line number.
 """
 
 import codecs
@@ -13,6 +18,7 @@ import contextlib
 import csv
 import datetime as dt
 import os
+import re
 import sqlite3
 import tempfile
 from collections import deque
@@ -43,6 +49,13 @@ OPTIONAL_COLUMNS = {"office": "office"}
 COLUMNS = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
 DEFAULT_BATCH_SIZE = 10_000
 _SCAN_CHUNK = 1 << 20
+MAX_COLUMNS = 100
+MAX_FIELD_CHARS = 1_000
+MAX_LINE_BYTES = 64 * 1024
+# A character is at most 4 bytes in UTF-8 (2 in CP932): a line this short cannot be too long.
+_SURELY_SHORT_CHARS = MAX_LINE_BYTES // 4
+# C0 and C1 control characters and DEL, except tab.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 RejectHandler = Callable[[int, str], None]
 
@@ -105,11 +118,25 @@ def detect_encoding(path: str | os.PathLike) -> str:
 
 
 def _column_map(header: list[str]) -> dict[str, int]:
-    names = [normalize_input(cell).lower() for cell in header]
     expected = ",".join([*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
-    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+    if len(header) > MAX_COLUMNS:
+        raise ImportFileError(
+            _(
+                "1行目の見出しの列が多すぎます（%(count)d 列）。見出しは %(limit)d 列までです。"
+                "見出しは %(expected)s としてください。"
+            )
+            % {"count": len(header), "limit": MAX_COLUMNS, "expected": expected}
+        )
+    names = [normalize_input(cell).lower() for cell in header]
+    seen: set[str] = set()
+    duplicated_set: set[str] = set()
+    for name in names:
+        if name in seen:
+            duplicated_set.add(name)
+        seen.add(name)
+    duplicated = sorted(n for n in duplicated_set if n)
     unknown = [n for n in names if n and n not in COLUMNS]
-    missing = [n for n in REQUIRED_COLUMNS if n not in names]
+    missing = [n for n in REQUIRED_COLUMNS if n not in seen]
     problems = []
     if missing:
         problems.append(_("必須の列がありません：%(names)s") % {"names": ", ".join(missing)})
@@ -325,13 +352,18 @@ def jobseeker_import(
     today = today or timezone.localdate(clock.now())
     writer_kwargs = {"actor": actor, "actor_label": actor_label, "ip": ip, "source": "import"}
     with open(path, encoding=result.encoding, newline="") as stream:
-        reader = csv.reader(stream)
-        rows = _numbered_rows(reader)
-        header = next((cells for _line, cells in rows if cells is not None), None)
-        if header is None:
+        lines = _BoundedLines(stream, result.encoding)
+        rows = _numbered_rows(csv.reader(lines), lines)
+        first = next(rows, None)
+        if first is None:
             raise ImportFileError(_("ファイルが空です（見出し行がありません）。"))
+        _line, header, problem = first
+        if problem is not None:
+            message = _("1行目の見出しを読めません。%(problem)s")
+            raise ImportFileError(message % {"problem": problem})
         columns = list(_column_map(header).items())
         width = len(header)
+        labels = [normalize_input(cell) or str(index + 1) for index, cell in enumerate(header)]
         if concurrent is None:
             concurrent = connection.vendor == "postgresql" and not connection.in_atomic_block
         run = _Run(
@@ -342,12 +374,10 @@ def jobseeker_import(
             writer=_Writer(concurrent=concurrent, kwargs=writer_kwargs),
         )
         try:
-            for line, cells in rows:
-                if cells is None:
-                    run.refuse(
-                        line,
-                        _("CSVの形式が正しくありません（引用符の対応などを確認してください）。"),
-                    )
+            for line, cells, problem in rows:
+                problem = problem or _cells_problem(cells, labels)
+                if problem is not None:
+                    run.refuse(line, problem)
                     continue
                 if len(cells) < width:
                     cells += [""] * (width - len(cells))
@@ -378,18 +408,92 @@ def jobseeker_import(
     return result
 
 
-def _numbered_rows(reader):
-    """(first line of the record, cells) for each non-blank record; cells is None for a
-    record the CSV reader could not parse (reading goes on with the next line)."""
+class _LineTooLongError(Exception):
+    """Raised through the CSV reader when a line, or a record spread over several lines, is
+    longer than MAX_LINE_BYTES."""
+
+
+class _BoundedLines:
+    """The file's lines for the CSV reader, each read in pieces of at most MAX_LINE_BYTES + 3
+    characters: a longer line is skipped to its end, piece by piece, and reported by raising
+    _LineTooLongError, so no line is ever held whole. A record whose quoted fields span lines
+    is bounded the same way (the caller resets `record_chars` after each record). `count` is
+    the number of lines read so far."""
+
+    def __init__(self, stream, encoding: str) -> None:
+        self.stream = stream
+        # The byte length of a line, without the BOM that 'utf-8-sig' would add to each.
+        self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self.count = 0
+        self.record_chars = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        # The limit, and room for the line's end (\r\n) after it.
+        line = self.stream.readline(MAX_LINE_BYTES + 3)
+        if not line:
+            raise StopIteration
+        self.count += 1
+        content = line.rstrip("\r\n")
+        if len(content) > MAX_LINE_BYTES:
+            while line and not line.endswith(("\n", "\r")):
+                line = self.stream.readline(MAX_LINE_BYTES)
+            raise _LineTooLongError
+        self.record_chars += len(content)
+        if self.record_chars > MAX_LINE_BYTES or (
+            len(content) > _SURELY_SHORT_CHARS
+            and len(content.encode(self.encoding)) > MAX_LINE_BYTES
+        ):
+            raise _LineTooLongError
+        return line
+
+
+def _line_too_long_message() -> str:
+    return _(
+        "1行が長すぎます（%(limit)d KiB を超えています）。"
+        "1行に求職者1人分の項目だけを書き、余分な列や値を取り除いてください。"
+    ) % {"limit": MAX_LINE_BYTES // 1024}
+
+
+def _cells_problem(cells: list[str], labels: list[str]) -> str | None:
+    """Why a parsed row is refused before validation (a field too long, a control character),
+    or None."""
+    for index, cell in enumerate(cells):
+        label = labels[index] if index < len(labels) else str(index + 1)
+        if len(cell) > MAX_FIELD_CHARS:
+            return _(
+                "列「%(column)s」の値が長すぎます（%(length)d 文字）。"
+                "%(limit)d 文字以内にしてください。"
+            ) % {"column": label, "length": len(cell), "limit": MAX_FIELD_CHARS}
+        control = _CONTROL_RE.search(cell)
+        if control is not None:
+            return _(
+                "列「%(column)s」に使えない制御文字（U+%(code)04X）が含まれています。"
+                "制御文字を取り除いてから取り込んでください。"
+            ) % {"column": label, "code": ord(control.group())}
+    return None
+
+
+def _numbered_rows(reader, lines: _BoundedLines):
+    """(first line of the record, cells, problem) for each non-blank record; cells is None and
+    problem says why for a record that could not be read (reading goes on with the next
+    line)."""
     previous_line = 0
     while True:
+        problem = None
         try:
             cells = next(reader)
         except StopIteration:
             return
+        except _LineTooLongError:
+            cells, problem = None, _line_too_long_message()
         except csv.Error:
             cells = None
-        line, previous_line = previous_line + 1, reader.line_num
+            problem = _("CSVの形式が正しくありません（引用符の対応などを確認してください）。")
+        line, previous_line = previous_line + 1, lines.count
+        lines.record_chars = 0
         if cells is not None and not any(cell.strip() for cell in cells):
             continue
-        yield line, cells
+        yield line, cells, problem

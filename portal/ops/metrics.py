@@ -42,6 +42,10 @@ HTTP_LATENCY = Histogram(
     ["view", "method"],
     buckets=LATENCY_BUCKETS,
 )
+DATABASE_UNAVAILABLE = Counter(
+    "mypage_http_database_unavailable",
+    "Requests answered 503 because the database could not be reached.",
+)
 
 # Flow stages (portal.registration.flow.Stage) that are still under way.
 _OPEN_STAGES = ("terms_agreed", "key_sent")

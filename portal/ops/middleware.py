@@ -1,13 +1,15 @@
 """First in MIDDLEWARE: gives each request its id, times it, counts it for /metrics and
 writes one JSON access-log line (method, path without query string, status, view, time, and
 the CPU time the request took in this worker: with the time, it tells a slow database or a
-queue from work done here)."""
+queue from work done here). A view that fails because the database cannot be reached gets the
+503 page (portal.core.views.database_unavailable) instead of a 500."""
 
 import logging
 import time
 
 from django.conf import settings
 
+from portal.core.views import DATABASE_UNAVAILABLE_ERRORS, database_unavailable
 from portal.ops.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from portal.ops.request_id import HEADER, request_id_from_header, request_id_set
 
@@ -59,6 +61,11 @@ class ObservabilityMiddleware:
                 },
             )
         return response
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            return None
+        return database_unavailable(request, exception)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

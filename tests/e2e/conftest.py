@@ -14,6 +14,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import sync_playwright
 
+from portal.core.ratelimit import rate_limits_clear
 from tests.e2e.site import Site
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,11 +75,14 @@ def browser():
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(browser, transactional_db):
-    """Rate-limit counters live in the cache (database table or Redis), which outlives the
-    transactional test database's flush; every browser test starts with none."""
+    """Rate-limit counters live in Redis or a database table, and the cache (database table
+    or Redis) outlives the transactional test database's flush; every browser test starts
+    with none."""
     cache.clear()
+    rate_limits_clear()
     yield
     cache.clear()
+    rate_limits_clear()
 
 
 @pytest.fixture

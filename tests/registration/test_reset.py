@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.audit.models import AuditEvent
+from portal.core.ratelimit import rate_limits_clear
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from tests.registration.journey import GOOD_PASSWORD, Journey, deliver_mail, key_from
@@ -105,6 +106,7 @@ def test_reset_for_unknown_pending_and_mismatch_is_indistinguishable(opened, mak
     seen = {}
     for case, (email, birth_date) in cases.items():
         cache.clear()
+        rate_limits_clear()
         OutboundMail.objects.all().delete()
         reset = ResetJourney()
         reset.client.get(reverse("registration:reset_start"))
