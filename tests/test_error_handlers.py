@@ -154,7 +154,7 @@ def test_a_database_that_cannot_be_reached_gets_503_with_retry_after(url):
     MIDDLEWARE=[
         "portal.ops.middleware.ObservabilityMiddleware",
         "django.middleware.security.SecurityMiddleware",
-        "portal.core.csp.PortalCSPMiddleware",
+        "csp.middleware.CSPMiddleware",
         f"{__name__}._database_error_in_response_phase",
     ],
 )
