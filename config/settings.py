@@ -198,6 +198,9 @@ DEFAULT_FROM_EMAIL = MAIL_SENDER
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
 MAIL_RETRY_BASE_SECONDS = env.int("MAIL_RETRY_BASE_SECONDS", default=30)
 MAIL_LEASE_SECONDS = env.int("MAIL_LEASE_SECONDS", default=120)
+# A running mail worker renews its heartbeat this often; after three missed heartbeats it counts
+# as dead, and other workers take over its mails without waiting out MAIL_LEASE_SECONDS.
+MAIL_WORKER_HEARTBEAT_SECONDS = env.int("MAIL_WORKER_HEARTBEAT_SECONDS", default=5)
 # Demo only: the local SMTP sink and the mailbox page. Refused unless DEBUG is on.
 DEMO_MAILBOX = env.bool("DEMO_MAILBOX", default=False)
 if DEMO_MAILBOX and not DEBUG:

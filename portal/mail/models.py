@@ -4,6 +4,25 @@ from django.utils.translation import gettext_lazy as _
 from portal.core.clock import now
 
 
+class MailWorker(models.Model):
+    """A running `manage.py deliver_mail`. It renews `heartbeat_at` every
+    MAIL_WORKER_HEARTBEAT_SECONDS, in the database's clock, from a thread of its own, and the
+    leases it holds last only while it does: a worker silent for three heartbeats is dead, and
+    another worker takes its mails over without waiting for their leases to run out."""
+
+    hostname = models.CharField(_("ホスト名"), max_length=255)
+    pid = models.PositiveIntegerField(_("プロセスID"))
+    started_at = models.DateTimeField(_("開始日時"), default=now)
+    heartbeat_at = models.DateTimeField(_("最終応答日時"))
+
+    class Meta:
+        verbose_name = _("配信ワーカー")
+        verbose_name_plural = _("配信ワーカー")
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"
+
+
 class OutboundMail(models.Model):
     """A mail in the outbox, written in the same transaction as the change that causes it and
     delivered by `manage.py deliver_mail`. A secret (an auth key) is kept encrypted in
@@ -34,6 +53,15 @@ class OutboundMail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
     next_attempt_at = models.DateTimeField(_("次回試行"), default=now)
     lease_until = models.DateTimeField(_("処理期限"), null=True, blank=True)
+    # The worker holding the lease (while the mail is `sending`); the lease dies with it.
+    worker = models.ForeignKey(
+        MailWorker,
+        verbose_name=_("配信ワーカー"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mails",
+    )
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     # The start of the first attempt that may have reached the recipient: one SMTP accepted, or
     # one whose answer was lost (the connection dropped or timed out while sending).

@@ -3,21 +3,26 @@
 
 import datetime as dt
 import logging
+import os
 import smtplib
+import socket
+import threading
+import time
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Now
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal.core.clock import clock
 from portal.core.text import normalize_email
-from portal.mail.models import MailAttempt, OutboundMail
+from portal.mail.models import MailAttempt, MailWorker, OutboundMail
 from portal.mail.sealing import seal, unseal
 
 logger = logging.getLogger(__name__)
@@ -118,21 +123,35 @@ class DeliveryReport:
         return self.sent + self.retried + self.failed
 
 
-# Mails whose lease ran out (a worker died) are looked for when nothing is due, and at least
-# this often while mails keep coming: a dead worker's mails wait at most a lease and this.
+# The errors of a database that cannot be reached, or that went away mid-statement: the
+# worker closes its connection, waits and tries again (deliver_mail), and never exits on them.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+
+# Mails whose lease is over (it ran out, or its worker stopped beating: it died) are looked for
+# when nothing is due, and at least this often while mails keep coming.
 _EXPIRED_LEASES_EVERY = dt.timedelta(seconds=30)
 _expired_leases_looked_at: dt.datetime | None = None  # by this process
 
 
-def _claim(batch_size: int) -> list[OutboundMail]:
-    """Takes a lease on due mails. On PostgreSQL, SKIP LOCKED lets several workers claim
-    disjoint batches; a lease that ran out (a worker died) makes the mail due again."""
+def _dead_workers():
+    """Workers silent for three heartbeats. Heartbeats are written and compared in the
+    database's clock, the one clock that workers on different hosts share."""
+    silence = dt.timedelta(seconds=3 * settings.MAIL_WORKER_HEARTBEAT_SECONDS)
+    return MailWorker.objects.filter(heartbeat_at__lt=Now() - silence)
+
+
+def _claim(batch_size: int, worker: MailWorker | None = None) -> list[OutboundMail]:
+    """Takes a lease on due mails for `worker` (None: a lease that only runs out). On
+    PostgreSQL, SKIP LOCKED lets several workers claim disjoint batches. A lease that ran out,
+    or whose worker is dead, makes the mail due again."""
     global _expired_leases_looked_at
     now = clock.now()
     lease_until = now + dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS)
     locking = OutboundMail.objects.select_for_update(skip_locked=True)
     due = locking.filter(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now)
-    lease_over = locking.filter(status=OutboundMail.Status.SENDING, lease_until__lt=now)
+    lease_over = locking.filter(status=OutboundMail.Status.SENDING).filter(
+        Q(lease_until__lt=now) | Q(worker__in=_dead_workers())
+    )
     with transaction.atomic():
         mails = list(due.order_by("next_attempt_at", "id")[:batch_size])
         looked_at = _expired_leases_looked_at
@@ -144,11 +163,13 @@ def _claim(batch_size: int) -> list[OutboundMail]:
             OutboundMail.objects.filter(pk__in=[mail.pk for mail in mails]).update(
                 status=OutboundMail.Status.SENDING,
                 lease_until=lease_until,
+                worker=worker,
                 attempts=F("attempts") + 1,
             )
         for mail in mails:
             mail.status = OutboundMail.Status.SENDING
             mail.lease_until = lease_until
+            mail.worker = worker
             mail.attempts += 1
     return mails
 
@@ -184,6 +205,25 @@ def _lease_holds(mail: OutboundMail) -> bool:
     return left >= dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS / 2)
 
 
+def _give_back(leased) -> int:
+    """Puts leased mails that were not handed to SMTP back in the queue, due at once; the
+    attempt their claim counted did not happen."""
+    return leased.update(
+        status=OutboundMail.Status.QUEUED,
+        lease_until=None,
+        worker=None,
+        attempts=F("attempts") - 1,
+    )
+
+
+def _record_hand_over(mail: OutboundMail, started: dt.datetime) -> None:
+    """For an answer that came in after another worker took the mail over: the attempt may
+    still have reached the recipient first, and the earliest hand-over is the one kept."""
+    OutboundMail.objects.filter(pk=mail.pk).filter(
+        Q(handed_over_at__isnull=True) | Q(handed_over_at__gt=started)
+    ).update(handed_over_at=started)
+
+
 def _renew_lease(mail: OutboundMail) -> bool:
     """Extends this worker's lease on a mail just before sending it. False when the lease ran
     out and another worker took the mail over: then it is not sent."""
@@ -194,19 +234,24 @@ def _renew_lease(mail: OutboundMail) -> bool:
     return bool(renewed)
 
 
-def _record_sent(mail: OutboundMail, started: dt.datetime) -> None:
-    """Records a mail SMTP accepted, with its attempt, in one transaction, as soon as the
-    server answered. The attempt is logged even when another worker took the mail over."""
-    sent_at = clock.now()
+def _record_sent(
+    mail: OutboundMail, started: dt.datetime, sent_at: dt.datetime | None = None
+) -> None:
+    """Records a mail SMTP accepted (at `sent_at`, by default now), with its attempt, in one
+    transaction. The attempt is logged even when another worker took the mail over."""
+    sent_at = sent_at or clock.now()
     with transaction.atomic():
         MailAttempt.objects.create(mail=mail, attempted_at=started, ok=True)
-        _leased(mail).update(
+        recorded = _leased(mail).update(
             status=OutboundMail.Status.SENT,
             sent_at=sent_at,
             handed_over_at=Coalesce(F("handed_over_at"), Value(started)),
             lease_until=None,
+            worker=None,
             last_error="",
         )
+        if not recorded:
+            _record_hand_over(mail, started)
     mail.status, mail.sent_at, mail.last_error = OutboundMail.Status.SENT, sent_at, ""
     mail.handed_over_at = mail.handed_over_at or started
 
@@ -219,7 +264,7 @@ def _record_failure(
     been lost; the attempt then counts as the mail's hand-over (see OutboundMail)."""
     now = clock.now()
     error = error[:500]
-    changes = {"lease_until": None, "last_error": error}
+    changes = {"lease_until": None, "worker": None, "last_error": error}
     if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
         changes["status"] = OutboundMail.Status.FAILED
     else:
@@ -230,7 +275,8 @@ def _record_failure(
         MailAttempt.objects.create(mail=mail, attempted_at=started, ok=False, error=error)
         if may_have_arrived:
             handed_over_at = Coalesce(F("handed_over_at"), Value(started))
-            _leased(mail).update(handed_over_at=handed_over_at, **changes)
+            if not _leased(mail).update(handed_over_at=handed_over_at, **changes):
+                _record_hand_over(mail, started)
         else:
             _leased(mail).update(**changes)
     for name, value in changes.items():
@@ -246,8 +292,9 @@ def _refused(exc: Exception) -> bool:
     return isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
 
 
-def _deliver(connection, mail: OutboundMail) -> None:
-    """Hands one mail to SMTP over `connection` and records what happened at once."""
+def _deliver(connection, mail: OutboundMail, worker: "DeliveryWorker | None" = None) -> None:
+    """Hands one mail to SMTP over `connection` and records what happened at once. With a
+    `worker`, an answer the database cannot take is kept by the worker until it can."""
     started = clock.now()
     opened = False
     try:
@@ -260,7 +307,8 @@ def _deliver(connection, mail: OutboundMail) -> None:
             "mail delivery failed",
             extra={"mail_id": mail.pk, "kind": mail.kind, "error": type(exc).__name__},
         )
-        _record_failure(
+        answer = partial(
+            _record_failure,
             mail,
             started,
             f"{type(exc).__name__}: {exc}",
@@ -270,11 +318,20 @@ def _deliver(connection, mail: OutboundMail) -> None:
             connection.close()  # the next mail opens a new one
         except Exception:  # noqa: BLE001, S110
             pass
-        return
-    _record_sent(mail, started)
+    else:
+        answer = partial(_record_sent, mail, started, clock.now())
+    if worker is None:
+        answer()
+    else:
+        worker.record(answer)
 
 
-def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> DeliveryReport:
+def mail_deliver_due(
+    *,
+    batch_size: int = 50,
+    should_stop=lambda: False,
+    worker: "DeliveryWorker | None" = None,
+) -> DeliveryReport:
     """Delivers one batch of due mails over one SMTP connection, and records each one (sent,
     or failed and queued again) as soon as the server answered for it. A mail whose lease is
     past its first half is renewed just before it is sent, so a slow batch never races another
@@ -282,22 +339,29 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
 
     Each mail is sent once, except one whose SMTP answer was lost: the connection dropped or
     timed out after the message went out, or the worker did not record the answer before its
-    lease ran out (it died, or one send outlasted half a lease). Such a mail is sent again (on
-    the next attempt, or by the worker that takes it over), so it may reach its owner twice."""
+    lease was over (it died or lost the database, or one send outlasted half a lease). Such a
+    mail is sent again (on the next attempt, or by the worker that takes it over), so it may
+    reach its owner twice.
+
+    `worker`: the running `deliver_mail` whose heartbeat the leases hang on (None: leases that
+    only run out). A database error ends the batch at once (it propagates), so no mail is
+    handed to SMTP while an earlier answer is still unrecorded."""
     report = DeliveryReport()
-    mails = _claim(batch_size)
+    if worker is not None and not worker.beating():
+        return report  # others may be taking this worker for dead: it claims nothing
+    mails = _claim(batch_size, worker.row if worker is not None else None)
     if not mails:
         return report
     connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
     try:
         for mail in mails:
-            if should_stop():
+            if should_stop() or (worker is not None and not worker.beating()):
                 # Give the lease back so another worker takes it at once.
-                _leased(mail).update(status=OutboundMail.Status.QUEUED, lease_until=None)
+                _give_back(_leased(mail))
                 continue
             if not _lease_holds(mail) and not _renew_lease(mail):
                 continue
-            _deliver(connection, mail)
+            _deliver(connection, mail, worker)
             if mail.status == OutboundMail.Status.SENT:
                 report.sent += 1
             elif mail.status == OutboundMail.Status.FAILED:
@@ -310,3 +374,143 @@ def mail_deliver_due(*, batch_size: int = 50, should_stop=lambda: False) -> Deli
         except Exception:  # noqa: BLE001, S110
             pass
     return report
+
+
+class DeliveryWorker:
+    """One running `manage.py deliver_mail`: its MailWorker row, the heartbeat thread that
+    keeps its leases alive, and an SMTP answer the database has not taken yet.
+
+    When the database cannot be reached, `deliver_due` closes the broken connection and
+    raises (OperationalError or InterfaceError); the caller waits and calls it again. That
+    call first writes the answer that was not recorded (a mail SMTP accepted is marked sent,
+    with `handed_over_at`, and is not sent again), then puts every other mail the worker still
+    holds back in the queue: those were never handed to SMTP."""
+
+    def __init__(self, *, batch_size: int = 50, heartbeat_thread: bool = True) -> None:
+        self.batch_size = batch_size
+        self.row: MailWorker | None = None
+        self.unrecorded = None  # records an SMTP answer the database did not take yet
+        self._heartbeat_thread = heartbeat_thread
+        self._lost_database = False
+        self._beaten_at: float | None = None  # time.monotonic() before the last heartbeat
+        self._lock = threading.RLock()  # one heartbeat write at a time; none after leaving
+        self._left = False
+        self._stopping = threading.Event()
+
+    def deliver_due(self, *, should_stop=lambda: False) -> DeliveryReport:
+        """Registers the worker the first time, recovers after a lost database, then
+        delivers one batch (`mail_deliver_due`) under this worker's heartbeat."""
+        try:
+            if self.row is None:
+                self._register()
+            if self._lost_database:
+                self._recover()
+            return mail_deliver_due(
+                batch_size=self.batch_size, should_stop=should_stop, worker=self
+            )
+        except DATABASE_UNREACHABLE:
+            self._lost_database = True
+            connections.close_all()  # the next query opens a new connection
+            raise
+
+    def record(self, answer) -> None:
+        """Writes an SMTP answer (`answer()` records it), keeping it until it is written."""
+        self.unrecorded = answer
+        answer()
+        self.unrecorded = None
+
+    def beat(self) -> None:
+        """Renews the heartbeat. A worker that other workers took for dead and removed while
+        it could not reach the database is registered again under the same id."""
+        with self._lock:
+            if self._left:
+                return
+            started = time.monotonic()
+            if not MailWorker.objects.filter(pk=self.row.pk).update(heartbeat_at=Now()):
+                MailWorker.objects.create(
+                    pk=self.row.pk,
+                    hostname=self.row.hostname,
+                    pid=self.row.pid,
+                    started_at=self.row.started_at,
+                    heartbeat_at=Now(),
+                )
+            self._beaten_at = started
+
+    def beating(self) -> bool:
+        """Whether the last heartbeat is recent enough that no other worker can take this
+        one for dead (it is, after three missed heartbeats) before a mail goes out."""
+        if self._beaten_at is None:
+            return False
+        silence = time.monotonic() - self._beaten_at
+        return silence < 2 * settings.MAIL_WORKER_HEARTBEAT_SECONDS
+
+    def stop(self) -> None:
+        """Leaves after a clean stop: writes what is left to write, gives back what the worker
+        holds, and removes its row. Without the database, its mails are taken over by other
+        workers once its heartbeat is missed."""
+        self._stopping.set()
+        if self.row is None:
+            return
+        with self._lock:
+            try:
+                self._settle()
+                MailWorker.objects.filter(pk=self.row.pk).delete()
+            except DATABASE_UNREACHABLE as exc:
+                logger.warning(
+                    "mail worker stopped without reaching the database",
+                    extra={"worker": self.row.pk, "error": f"{type(exc).__name__}: {exc}"},
+                )
+            finally:
+                self._left = True
+                connections.close_all()
+
+    def _register(self) -> None:
+        with transaction.atomic():
+            # Dead workers whose mails were all taken over or given back.
+            _dead_workers().exclude(mails__status=OutboundMail.Status.SENDING).delete()
+            row = MailWorker.objects.create(
+                hostname=socket.gethostname()[:255], pid=os.getpid(), heartbeat_at=Now()
+            )
+        self.row = row  # once committed: until then, registering starts over
+        self._beaten_at = time.monotonic()
+        logger.info("mail worker started", extra={"worker": self.row.pk})
+        if self._heartbeat_thread:
+            threading.Thread(
+                target=self._beat_in_background, name="mail-worker-heartbeat", daemon=True
+            ).start()
+
+    def _settle(self) -> int:
+        """Writes the answer not recorded yet, then gives back every mail this worker still
+        holds: none of them was handed to SMTP. Returns how many were given back."""
+        if self.unrecorded is not None:
+            self.unrecorded()
+            self.unrecorded = None
+        holding = OutboundMail.objects.filter(worker=self.row, status=OutboundMail.Status.SENDING)
+        return _give_back(holding)
+
+    def _recover(self) -> None:
+        self.beat()
+        given_back = self._settle()
+        self._lost_database = False
+        logger.info(
+            "mail worker reached the database again",
+            extra={"worker": self.row.pk, "given_back": given_back},
+        )
+
+    def _beat_in_background(self) -> None:
+        """The heartbeat, from a thread of its own (with its own database connection), so a
+        slow SMTP server never makes a live worker look dead."""
+        try:
+            while not self._stopping.wait(settings.MAIL_WORKER_HEARTBEAT_SECONDS):
+                try:
+                    self.beat()
+                except DATABASE_UNREACHABLE as exc:
+                    logger.warning(
+                        "mail worker heartbeat failed: the database cannot be reached",
+                        extra={"worker": self.row.pk, "error": f"{type(exc).__name__}: {exc}"},
+                    )
+                    connections.close_all()
+                except Exception:  # the heartbeat must outlive any one failure
+                    logger.exception("mail worker heartbeat failed", extra={"worker": self.row.pk})
+        finally:
+            connections.close_all()

@@ -7,29 +7,12 @@ import re
 
 import httpx
 import pytest
-from django.db import connection
 
 from tests.ops.procs import gunicorn, manage, production_env
-from tests.ops.test_readyz_postgres import TcpProxy
 
 pytestmark = pytest.mark.postgres_only
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
-
-
-@pytest.fixture
-def database_behind_proxy(transactional_db):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...): the test cuts a TCP proxy")
-    db = connection.settings_dict
-    assert db["NAME"].startswith("test_"), db["NAME"]  # only pytest-django's own database
-    proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    yield (
-        proxy,
-        f"postgres://{db['USER'] or 'postgres'}{password}@127.0.0.1:{proxy.port}/{db['NAME']}",
-    )
-    proxy.close()
 
 
 def _agree(http: httpx.Client) -> httpx.Response:

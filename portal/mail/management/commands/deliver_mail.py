@@ -4,9 +4,27 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portal.mail.services import mail_deliver_due
+from portal.mail.services import DATABASE_UNREACHABLE, DeliveryWorker, mail_deliver_due
 
 logger = logging.getLogger(__name__)
+
+# Waits between tries while the database cannot be reached: 1 s, doubling, at most 30 s.
+RETRY_FIRST_SECONDS = 1
+RETRY_MAX_SECONDS = 30
+
+
+def database_retry_delays():
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        yield delay
+        delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
+def _log_batch(report) -> None:
+    logger.info(
+        "mail batch",
+        extra={"sent": report.sent, "retried": report.retried, "failed": report.failed},
+    )
 
 
 class Command(BaseCommand):
@@ -19,26 +37,50 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, batch_size=50, idle_sleep=1.0, **options):
         self.stopping = False
-        if not once:
-            signal.signal(signal.SIGTERM, self._stop)
-            signal.signal(signal.SIGINT, self._stop)
+        if once:
+            self._drain(batch_size)
+            return
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        worker = DeliveryWorker(batch_size=batch_size)
+        delays = database_retry_delays()
         total = 0
         while not self.stopping:
-            report = mail_deliver_due(batch_size=batch_size, should_stop=lambda: self.stopping)
+            try:
+                report = worker.deliver_due(should_stop=lambda: self.stopping)
+            except DATABASE_UNREACHABLE as exc:
+                # Logged and waited out; any other error ends the process with its traceback
+                # (its leases are then taken over once its heartbeat is missed).
+                delay = next(delays)
+                logger.error(
+                    "mail worker cannot reach the database; trying again",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_seconds": delay},
+                )
+                self._sleep(delay)
+                continue
+            delays = database_retry_delays()
             total += report.sent
             if report.handled:
-                logger.info(
-                    "mail batch",
-                    extra={"sent": report.sent, "retried": report.retried, "failed": report.failed},
-                )
+                _log_batch(report)
                 continue
-            if once:
-                break
-            time.sleep(idle_sleep)
-        if once:
-            self.stdout.write(f"sent {total}")
-        else:
-            logger.info("mail worker stopped", extra={"sent_total": total})
+            self._sleep(idle_sleep)
+        worker.stop()
+        logger.info("mail worker stopped", extra={"sent_total": total})
+
+    def _drain(self, batch_size: int) -> None:
+        """--once: delivers the due mails and returns. It holds plain leases (no heartbeat),
+        and any error, a database error included, ends it."""
+        total = 0
+        while (report := mail_deliver_due(batch_size=batch_size)).handled:
+            total += report.sent
+            _log_batch(report)
+        self.stdout.write(f"sent {total}")
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleeps, waking early on SIGTERM/SIGINT."""
+        until = time.monotonic() + seconds
+        while not self.stopping and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
 
     def _stop(self, signum, frame):
         self.stopping = True
