@@ -59,6 +59,25 @@ def production_env(**overrides) -> dict:
     return env
 
 
+def proxied_env(database_url: str, static_root: Path, **overrides) -> dict:
+    """A production server's environment over plain HTTP on loopback, for a database behind a
+    proxy the test cuts: connections kept (so a cut meets them) and a short connect timeout.
+    The cache stays in Redis when the run has one, as in production."""
+    env = production_env(
+        DATABASE_URL=database_url,
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        CONN_MAX_AGE="600",
+        DATABASE_CONNECT_TIMEOUT="3",
+        STATIC_ROOT=static_root,
+        **overrides,
+    )
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return env
+
+
 def manage(*args, env: dict, timeout: float = 120, check: bool = True):
     return subprocess.run(  # noqa: S603 - our own manage.py
         [PYTHON, "manage.py", *args],

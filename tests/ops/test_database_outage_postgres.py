@@ -2,13 +2,12 @@
 without a restart. A TCP proxy owned by this test stands between a gunicorn server and
 PostgreSQL; the shared PostgreSQL server is never stopped."""
 
-import os
 import re
 
 import httpx
 import pytest
 
-from tests.ops.procs import gunicorn, manage, production_env
+from tests.ops.procs import gunicorn, manage, proxied_env
 
 pytestmark = pytest.mark.postgres_only
 
@@ -28,18 +27,7 @@ def test_form_posts_get_503_while_the_database_is_cut_and_recover_without_restar
     database_behind_proxy, tmp_path
 ):
     proxy, url = database_behind_proxy
-    env = production_env(
-        DATABASE_URL=url,
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        CONN_MAX_AGE="600",
-        DATABASE_CONNECT_TIMEOUT="3",
-        STATIC_ROOT=tmp_path / "static",
-    )
-    redis = os.environ.get("REDIS_URL")
-    if redis:  # production's layout: the cache in Redis, which stays up
-        env["REDIS_URL"] = redis
+    env = proxied_env(url, tmp_path / "static")
     manage("collectstatic", "--noinput", env=env)
     with gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log") as base:
         with httpx.Client(base_url=base, timeout=30) as http:

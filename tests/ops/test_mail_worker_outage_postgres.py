@@ -2,7 +2,6 @@
 queued and identity submissions (②) arrive. Both processes reach the database through a TCP
 proxy owned by this test; the shared PostgreSQL server is never stopped."""
 
-import os
 import time
 from collections import Counter
 
@@ -12,7 +11,7 @@ import pytest
 from portal.jobseekers.services import jobseeker_register
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
-from tests.ops.procs import gunicorn, manage, production_env, wait_until
+from tests.ops.procs import gunicorn, manage, proxied_env, wait_until
 from tests.ops.test_database_outage_postgres import _HIDDEN, _agree
 from tests.ops.test_mail_worker import SlowSink, _start_worker
 
@@ -60,21 +59,13 @@ def test_the_worker_and_the_service_outlive_a_10_second_database_cut(
         )
     sink = SlowSink(delay=0.1)  # the queue takes a few seconds: the cut lands mid-delivery
     sink.controller.start()
-    env = production_env(
-        DATABASE_URL=url,
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        CONN_MAX_AGE="600",
-        DATABASE_CONNECT_TIMEOUT="3",
-        STATIC_ROOT=tmp_path / "static",
+    env = proxied_env(
+        url,
+        tmp_path / "static",
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=sink.port,
         MAIL_WORKER_HEARTBEAT_SECONDS=1,
     )
-    redis = os.environ.get("REDIS_URL")
-    if redis:  # production's layout: the cache in Redis, which stays up
-        env["REDIS_URL"] = redis
     manage("collectstatic", "--noinput", env=env)
     worker, worker_log = _start_worker(env, tmp_path)
     try:
