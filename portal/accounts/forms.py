@@ -160,3 +160,30 @@ class PasswordChangeForm(PortalForm):
                 ),
             )
         return cleaned
+
+
+class StaffLoginForm(forms.Form):
+    """The staff admin's password step (field names as Django's admin/login.html expects)."""
+
+    username = forms.CharField(
+        label=_("ID（メールアドレス）"),
+        max_length=LOGIN_ID_MAX_LENGTH,
+        error_messages={"required": _("IDを入力してください。")},
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("パスワード"),
+        strip=False,
+        max_length=256,
+        error_messages={"required": _("パスワードを入力してください。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def clean_username(self):
+        return normalize_input(self.cleaned_data["username"])
+
+
+class StaffOtpForm(OtpForm):
+    """The staff admin's one-time password: there is no skipping it on a trusted browser."""
+
+    remember = None
