@@ -30,7 +30,7 @@ from portal.accounts.services import (
 )
 from portal.core.client_ip import client_ip
 
-ACCOUNT_FIELDS = ("account_status", "recent_mails", "email_change_link")
+ACCOUNT_FIELDS = ("account_status", "account_link", "recent_mails", "email_change_link")
 
 
 def _when(value) -> str:
@@ -144,6 +144,14 @@ class JobSeekerAccountAdminMixin:
             (gettext("ワンタイムパスワード省略ブラウザ"), str(status.trusted_browsers)),
         ]
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description=_("アカウントの画面"))
+    def account_link(self, obj):
+        """The job seeker's account is reached from here (it is not among staff accounts)."""
+        if obj.user_id is None:
+            return "-"
+        url = reverse("admin:accounts_jobseekeraccount_change", args=[quote(obj.user_id)])
+        return format_html('<a href="{}">{}</a>', url, gettext("求職者のアカウントを開く"))
 
     @admin.display(description=_("最近のメールの送信状況"))
     def recent_mails(self, obj):

@@ -187,3 +187,27 @@ class StaffOtpForm(OtpForm):
     """The staff admin's one-time password: there is no skipping it on a trusted browser."""
 
     remember = None
+
+
+class StaffEmailChangeForm(forms.Form):
+    new_email = forms.CharField(
+        label=_("新しいメールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    new_email_confirm = forms.CharField(
+        label=_("新しいメールアドレス（確認用）"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first = normalize_input(cleaned.get("new_email") or "").lower()
+        second = normalize_input(cleaned.get("new_email_confirm") or "").lower()
+        if first and second and first != second:
+            self.add_error(
+                "new_email_confirm",
+                gettext("確認用のメールアドレスが一致しません。同じアドレスを入力してください。"),
+            )
+        return cleaned

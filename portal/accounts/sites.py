@@ -26,6 +26,11 @@ class StaffAdminSite(admin.AdminSite):
         return [
             path("login/otp/", self._otp, name="staff_otp"),
             path("login/otp/resend/", self._otp_resend, name="staff_otp_resend"),
+            path(
+                "email/",
+                self.admin_view(sensitive_post_parameters("code")(self._email_change)),
+                name="staff_email_change",
+            ),
             *super().get_urls(),
         ]
 
@@ -34,6 +39,9 @@ class StaffAdminSite(admin.AdminSite):
 
     def _otp_resend(self, request):
         return _otp_resend(request, self)
+
+    def _email_change(self, request):
+        return staff_views.staff_email_change_view(request, self)
 
 
 # Django's admin login is never cached, CSRF-protected and keeps the password out of error

@@ -1,18 +1,26 @@
 """The staff admin's login pages: the password at /staff/login/, then the mailed one-time
-password at /staff/login/otp/. Served by portal.accounts.sites.StaffAdminSite; thin views that
-call portal.accounts.staff_auth and map its outcomes to messages."""
+password at /staff/login/otp/; and a staff member's own e-mail change at /staff/email/. Served
+by portal.accounts.sites.StaffAdminSite; thin views that call portal.accounts.staff_auth and
+staff_email and map their outcomes to messages."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from portal.accounts import staff_auth
-from portal.accounts.forms import StaffLoginForm, StaffOtpForm, lock_message, login_failed_message
+from portal.accounts import staff_auth, staff_email
+from portal.accounts.forms import (
+    StaffEmailChangeForm,
+    StaffLoginForm,
+    StaffOtpForm,
+    lock_message,
+    login_failed_message,
+)
 from portal.accounts.services import (
     ChallengeEnded,
     LoginStatus,
@@ -222,3 +230,111 @@ def staff_otp_resend_view(request, site):
             ),
         )
     return redirect(reverse("admin:staff_otp", current_app=site.name))
+
+
+# --- A staff member's own e-mail address -----------------------------------------------------
+
+EMAIL_PENDING = "staff_email_change"
+
+
+def staff_email_change_view(request, site):
+    """Step 1: the new address (twice); a one-time password goes to it. Step 2: that one-time
+    password; then the address changes. The pending step lives in the session."""
+    pending = request.session.get(EMAIL_PENDING) or {}
+    challenge = login_challenge_get(pending.get("challenge"))
+    if challenge is not None and challenge.user_id != request.user.pk:
+        challenge = None
+    if challenge is not None and "restart" not in request.GET:
+        return _staff_email_confirm(request, site, pending, challenge)
+    form = StaffEmailChangeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            challenge, email = staff_email.staff_email_change_start(
+                request.user, form.cleaned_data["new_email"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("new_email", message)
+        except OtpMailCapReached:
+            form.add_error(None, _unavailable_message())
+        else:
+            request.session[EMAIL_PENDING] = {"challenge": str(challenge.pk), "email": email}
+            return redirect(reverse("admin:staff_email_change", current_app=site.name))
+    return _staff_email_page(request, site, form=form, step=1)
+
+
+def _staff_email_confirm(request, site, pending, challenge):
+    form = StaffOtpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = staff_email.staff_email_change_confirm(
+                request.user,
+                challenge.pk,
+                form.cleaned_data["code"],
+                pending["email"],
+                ip=client_ip(request),
+                user_agent=request_user_agent(request),
+                keep_session_key=request.session.session_key,
+            )
+        except ValidationError as exc:
+            request.session.pop(EMAIL_PENDING, None)
+            messages.error(request, " ".join(exc.messages))
+            return redirect(reverse("admin:staff_email_change", current_app=site.name))
+        if result.outcome == OtpOutcome.OK:
+            request.session.pop(EMAIL_PENDING, None)
+            messages.success(
+                request,
+                _(
+                    "メールアドレスを変更しました。次回から新しいメールアドレスでログインしてください。"
+                    "前のアドレスにお知らせのメールを送信します。"
+                ),
+            )
+            return redirect(reverse("admin:index", current_app=site.name))
+        if result.outcome == OtpOutcome.WRONG:
+            form.add_error(
+                "code",
+                _(
+                    "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
+                    "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
+                    "いただきます）。"
+                )
+                % {"n": result.tries_left},
+            )
+        elif result.outcome == OtpOutcome.EXPIRED:
+            form.add_error(
+                "code",
+                _(
+                    "ワンタイムパスワードの有効期限（送信から%(minutes)d分）が切れています。"
+                    "新しいメールアドレスの入力からやり直してください。"
+                )
+                % {"minutes": settings.LOGIN_OTP_LIFETIME_MINUTES},
+            )
+        else:
+            request.session.pop(EMAIL_PENDING, None)
+            if result.outcome == OtpOutcome.LOCKED:
+                messages.error(request, lock_message(result.locked_until, staff=True))
+            else:
+                messages.error(
+                    request,
+                    _(
+                        "メールアドレスの変更は無効になりました。"
+                        "新しいメールアドレスの入力からやり直してください。"
+                    ),
+                )
+            return redirect(reverse("admin:staff_email_change", current_app=site.name))
+    return _staff_email_page(request, site, form=form, step=2, email=pending["email"])
+
+
+def _staff_email_page(request, site, *, form, step, email=""):
+    context = {
+        **site.each_context(request),
+        "title": _("メールアドレスの変更"),
+        "subtitle": None,
+        "form": form,
+        "step": step,
+        "email": email,
+        "current_email": request.user.email,
+        "minutes": settings.LOGIN_OTP_LIFETIME_MINUTES,
+    }
+    request.current_app = site.name
+    return TemplateResponse(request, "admin/accounts/staff_email_change.html", context)

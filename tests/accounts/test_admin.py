@@ -45,7 +45,7 @@ def test_unlock_action_on_job_seekers(staff_client, account, no_otp):
 
 def test_unlock_action_on_users(staff_client, account, no_otp):
     lock(account.email)
-    url = reverse("admin:accounts_user_changelist")
+    url = reverse("admin:accounts_jobseekeraccount_changelist")
     staff_client.post(url, {"action": "unlock_users", "_selected_action": [account.user.pk]})
     assert login_post(Client(), account.email).status_code == 302
 
@@ -66,7 +66,7 @@ def test_change_page_shows_status_and_mail_delivery_but_never_a_key(
     assert code not in page
     assert "窓口でメールアドレスを変更する" in page
     user_page = staff_client.get(
-        reverse("admin:accounts_user_change", args=[account.user.pk])
+        reverse("admin:accounts_jobseekeraccount_change", args=[account.user.pk])
     ).content.decode()
     assert "ロック中（" in user_page
 
