@@ -234,7 +234,9 @@ def _throttle_reset(key: str, ip: str) -> None:
         LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).delete()
 
 
-def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
+def login_lock_clear(
+    user, *, actor=None, actor_label: str = "", ip: str | None = None, reason: str = ""
+) -> int:
     """Clears every lockout counter of the account's login ID, from every IP. Called by the
     staff unlock and by the forgotten-password reset. Returns the number of locks lifted."""
     key = login_key(user.email)
@@ -246,7 +248,7 @@ def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "
         audit_event_record(
             "account.lock_cleared",
             actor=actor,
-            actor_label="" if actor is not None else "system",
+            actor_label=actor_label or ("" if actor is not None else "system"),
             target_type="user",
             target_id=str(user.pk),
             ip=ip,

@@ -8,6 +8,7 @@ come from (STAFF_ALLOWED_NETWORKS) and the console's recovery of a staff member'
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from portal.accounts.services import (
     OtpResult,
     PasswordAttempt,
     _failure_refund,
+    _otp_hash,
+    _otp_new_code,
     _user_for_login,
     login_challenge_resend,
     login_challenge_start,
@@ -129,9 +132,10 @@ def staff_network_allowed(ip: str) -> bool:
 
 
 def staff_second_factor_reset(user, *, operator: str) -> int:
-    """Ends the staff member's open one-time-password steps (a code sent to an address that no
-    longer works, or one locked by wrong tries), so the next login starts afresh. Run from the
-    console; audited with the operator's name. Returns the number of steps ended."""
+    """Ends the staff member's open one-time-password steps (codes sent to a mailbox they cannot
+    read, a step worn down by wrong tries), so the next login starts afresh. Run from the
+    console; audited with the operator's name. Returns the number of steps ended. (Passkeys,
+    once staff have them, are the other second factor this will reset.)"""
     with transaction.atomic():
         ended = LoginChallenge.objects.filter(
             user=user, completed_at__isnull=True, ended_at__isnull=True
@@ -144,3 +148,30 @@ def staff_second_factor_reset(user, *, operator: str) -> int:
             detail={"challenges_ended": ended, "via": "console"},
         )
     return ended
+
+
+def staff_login_code_issue(user, *, operator: str) -> str:
+    """A one-time password for the staff member's open login step, given at the console
+    instead of by mail (SMTP down): the staff member types it on the page they are on. Only
+    its hash is stored; audited with the operator's name. Raises LoginChallenge.DoesNotExist
+    when the staff member has no open login step (they enter their ID and password first)."""
+    now = clock.now()
+    with transaction.atomic():
+        challenge = (
+            LoginChallenge.objects.select_for_update()
+            .filter(user=user, completed_at__isnull=True, ended_at__isnull=True)
+            .latest("created_at")
+        )
+        code = _otp_new_code()
+        challenge.code_hash = _otp_hash(challenge.pk, code)
+        challenge.sent_at = now
+        challenge.expires_at = now + dt.timedelta(minutes=settings.LOGIN_OTP_LIFETIME_MINUTES)
+        challenge.save(update_fields=["code_hash", "sent_at", "expires_at"])
+        audit_event_record(
+            "staff.login_code_issued",
+            actor_label=operator,
+            target_type="user",
+            target_id=str(user.pk),
+            detail={"via": "console"},
+        )
+    return code
