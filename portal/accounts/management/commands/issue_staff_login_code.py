@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from portal.accounts.management.commands._console import (
     add_operator_argument,
@@ -26,7 +26,10 @@ class Command(BaseCommand):
         try:
             code = staff_login_code_issue(user, operator=operator)
         except LoginChallenge.DoesNotExist:
-            raise CommandError(
-                "ログイン途中の手続きがありません。先に職員本人がIDとパスワードを入力してください。"
-            ) from None
+            # Nothing to do yet, not a failure: the operator asks the staff member to begin.
+            self.stdout.write(
+                f"no login begun for {user.email}: ask them to enter their ID and password on "
+                "/staff/login/ first, then run this again"
+            )
+            return
         self.stdout.write(f"one-time password for {user.email}: {code}")
