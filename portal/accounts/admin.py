@@ -58,6 +58,7 @@ class PermissionChoiceField(forms.ModelMultipleChoiceField):
 def _permission_field(db_field, kwargs):
     kwargs["form_class"] = PermissionChoiceField
     kwargs["queryset"] = Permission.objects.select_related("content_type")
+    kwargs["widget"] = forms.CheckboxSelectMultiple
     return db_field.formfield(**kwargs)
 
 
@@ -122,6 +123,9 @@ class UserAdmin(ControlCharacterSafeAdminMixin, UserAccountAdminMixin, DjangoUse
     list_filter = ("is_superuser", "is_active", "groups")
     search_fields = ("email", "display_name")
     ordering = ("email",)
+    # Check boxes rather than Django's two-list widget, whose search icons carry ARIA labels
+    # that axe refuses, and whose JavaScript the CSP would have to allow.
+    filter_horizontal = ()
     readonly_fields = ("email", "own_email", "password_status", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("email", "display_name", "password_status")}),
@@ -147,6 +151,8 @@ class UserAdmin(ControlCharacterSafeAdminMixin, UserAccountAdminMixin, DjangoUse
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         if db_field.name == "user_permissions":
             return _permission_field(db_field, kwargs)
+        if db_field.name == "groups":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -254,6 +260,8 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin):
+    filter_horizontal = ()  # check boxes, as in UserAdmin
+
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):
         if db_field.name == "permissions":
             return _permission_field(db_field, kwargs)
