@@ -256,3 +256,13 @@ def test_an_already_logged_in_staff_session_is_404_from_outside(settings, staff)
     assert client.get(reverse("admin:index")).status_code == 200
     settings.STAFF_ALLOWED_NETWORKS = ["192.0.2.0/24"]
     assert client.get(reverse("admin:index")).status_code == 404
+
+
+def test_with_the_staff_one_time_password_off_the_password_logs_in(settings, staff):
+    settings.STAFF_LOGIN_OTP_ENABLED = False
+    client = Client()
+    response = staff_password_post(client, STAFF, PASSWORD)
+    assert response.url == reverse("admin:index")
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert not LoginChallenge.objects.exists()
+    assert not LoginThrottle.objects.filter(login_key=login_key(STAFF)).exists()
