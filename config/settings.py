@@ -2,6 +2,7 @@
 demo-safe choices (SQLite under var/, database cache), and production safety comes from values,
 not from a separate code path."""
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -36,7 +37,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The staff admin: Django's admin with the staff login's second factor (portal.accounts.sites).
+    "portal.accounts.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portal.accounts.middleware.StaffNetworkMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -288,6 +291,25 @@ LOGIN_OTP_MAILS_PER_HOUR = env.int("LOGIN_OTP_MAILS_PER_HOUR", default=5)
 # 「次回から一定期間ワンタイムパスワードの入力を省略する」: a signed, HttpOnly cookie.
 TRUSTED_BROWSER_DAYS = env.int("TRUSTED_BROWSER_DAYS", default=30)
 TRUSTED_BROWSER_COOKIE_NAME = env.str("TRUSTED_BROWSER_COOKIE_NAME", default="mypage_trusted")
+
+# --- The staff admin (/staff/) ---
+# The one-time password after the staff password (on by default; never skipped by a cookie).
+STAFF_LOGIN_OTP_ENABLED = env.bool("STAFF_LOGIN_OTP_ENABLED", default=True)
+# Networks the staff admin answers from (client IP as portal.core.client_ip sees it); empty =
+# anywhere. Any other address gets a 404.
+STAFF_ALLOWED_NETWORKS = env.list("STAFF_ALLOWED_NETWORKS", default=[])
+for _network in STAFF_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"STAFF_ALLOWED_NETWORKS: {_network!r} is not a network"
+        ) from _exc
+# Whom a staff member asks when the one-time password cannot be mailed (shown on the login).
+STAFF_SUPPORT_CONTACT = env.str(
+    "STAFF_SUPPORT_CONTACT",
+    default="システム管理者に連絡し、コンソールでのログインの復旧を依頼してください。",
+)
 
 # --- Operations (health, metrics, CSP, logging) ---
 from csp.constants import NONE, SELF  # noqa: E402

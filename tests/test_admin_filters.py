@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from portal.accounts.models import User
 from portal.audit.services import audit_event_record
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def staff_client(make_jobseeker):
     user = User.objects.create_superuser("admin@example.jp", "Staff#pass1")
     user.groups.add(Group.objects.get(name="窓口職員"))
     client = Client(raise_request_exception=False)
-    client.force_login(user)
+    staff_force_login(client, user)
     return client
 
 

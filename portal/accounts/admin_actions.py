@@ -3,16 +3,13 @@
 - `JobSeekerAccountAdminMixin` for the JobSeeker ModelAdmin: the unlock action, the account's
   status and its recent mails' delivery status (never a body or a key) on the change page, and
   the counter's e-mail change (a form at <object>/change-email/, linked from the change page);
-- `UserAccountAdminMixin` for the User ModelAdmin: the unlock action and the lock status;
-- `StaffAuthenticationForm`: the admin login form, which shows the lockout message (the lockout
-  itself is applied by `portal.accounts.backends.LockoutModelBackend`).
+- `UserAccountAdminMixin` for the User ModelAdmin: the unlock action and the lock status.
 
 Use: `class JobSeekerAdmin(JobSeekerAccountAdminMixin, admin.ModelAdmin)` and
 `class UserAdmin(UserAccountAdminMixin, admin.ModelAdmin)`."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
@@ -24,18 +21,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.forms import lock_message
 from portal.accounts.services import (
     account_lock_until,
     account_status_get,
     jobseeker_change_email,
     login_lock_clear,
-    login_lock_status,
     mails_recent_list,
 )
 from portal.core.client_ip import client_ip
 
-ACCOUNT_FIELDS = ("account_status", "recent_mails", "email_change_link")
+ACCOUNT_FIELDS = ("account_status", "account_link", "recent_mails", "email_change_link")
 
 
 def _when(value) -> str:
@@ -149,6 +144,14 @@ class JobSeekerAccountAdminMixin:
             (gettext("ワンタイムパスワード省略ブラウザ"), str(status.trusted_browsers)),
         ]
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    @admin.display(description=_("アカウントの画面"))
+    def account_link(self, obj):
+        """The job seeker's account is reached from here (it is not among staff accounts)."""
+        if obj.user_id is None:
+            return "-"
+        url = reverse("admin:accounts_jobseekeraccount_change", args=[quote(obj.user_id)])
+        return format_html('<a href="{}">{}</a>', url, gettext("求職者のアカウントを開く"))
 
     @admin.display(description=_("最近のメールの送信状況"))
     def recent_mails(self, obj):
@@ -265,15 +268,3 @@ class UserAccountAdminMixin:
         if until is None:
             return gettext("なし")
         return gettext("ロック中（%(until)s まで）") % {"until": _when(until)}
-
-
-class StaffAuthenticationForm(AdminAuthenticationForm):
-    """The admin login form: a locked ID gets the lockout message instead of the generic one."""
-
-    def clean(self):
-        username = self.cleaned_data.get("username")
-        if username and self.request is not None:
-            status = login_lock_status(username, client_ip(self.request))
-            if status.locked:
-                raise ValidationError(lock_message(status.locked_until, staff=True), code="locked")
-        return super().clean()

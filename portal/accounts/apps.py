@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models import CharField, EmailField
 from django.db.models.functions import Lower
 
@@ -7,6 +8,7 @@ class AccountsConfig(AppConfig):
     name = "portal.accounts"
     label = "accounts"
     verbose_name = "アカウント"
+    default = True
 
     def ready(self) -> None:
         # `email__lower=...` compiles to LOWER(email) = ..., which the functional unique
@@ -14,10 +16,9 @@ class AccountsConfig(AppConfig):
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
 
-        # The staff admin login shows the lockout message (the lockout itself is applied by
-        # portal.accounts.backends.LockoutModelBackend).
-        from django.contrib import admin
 
-        from portal.accounts.admin_actions import StaffAuthenticationForm
+class StaffAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the staff admin site (portal.accounts.sites) as admin.site."""
 
-        admin.site.login_form = StaffAuthenticationForm
+    default = False
+    default_site = "portal.accounts.sites.StaffAdminSite"

@@ -1,5 +1,6 @@
-"""The authentication backend behind `django.contrib.auth.authenticate()`, used by the staff
-admin login. It applies the same database-kept lockout as the My Page login: failures count and
+"""The authentication backend behind `django.contrib.auth.authenticate()` (the staff admin's own
+login is portal.accounts.staff_views: it does not go through here, and treats a job seeker's ID
+as unknown). It applies the same database-kept lockout as the My Page login: failures count and
 locked IDs are refused. A job seeker's right password authenticates (the admin still refuses
 non-staff), but only a staff login clears the counters and is logged as a login, since a job
 seeker's login is complete only after the one-time password of the My Page login."""

@@ -160,3 +160,54 @@ class PasswordChangeForm(PortalForm):
                 ),
             )
         return cleaned
+
+
+class StaffLoginForm(forms.Form):
+    """The staff admin's password step (field names as Django's admin/login.html expects)."""
+
+    username = forms.CharField(
+        label=_("ID（メールアドレス）"),
+        max_length=LOGIN_ID_MAX_LENGTH,
+        error_messages={"required": _("IDを入力してください。")},
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("パスワード"),
+        strip=False,
+        max_length=256,
+        error_messages={"required": _("パスワードを入力してください。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def clean_username(self):
+        return normalize_input(self.cleaned_data["username"])
+
+
+class StaffOtpForm(OtpForm):
+    """The staff admin's one-time password: there is no skipping it on a trusted browser."""
+
+    remember = None
+
+
+class StaffEmailChangeForm(forms.Form):
+    new_email = forms.CharField(
+        label=_("新しいメールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    new_email_confirm = forms.CharField(
+        label=_("新しいメールアドレス（確認用）"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first = normalize_input(cleaned.get("new_email") or "").lower()
+        second = normalize_input(cleaned.get("new_email_confirm") or "").lower()
+        if first and second and first != second:
+            self.add_error(
+                "new_email_confirm",
+                gettext("確認用のメールアドレスが一致しません。同じアドレスを入力してください。"),
+            )
+        return cleaned

@@ -28,7 +28,9 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A login: job seekers (login ID = e-mail) and staff alike; staff have is_staff."""
+    """A login: job seekers (login ID = e-mail) and staff alike; staff have is_staff. The staff
+    admin lists staff accounts under this model and job seekers' accounts under
+    JobSeekerAccount, and no form there sets is_staff: staff accounts are created as staff."""
 
     # Always stored normalised (lower-case), so a plain unique index is case-insensitive.
     email = models.EmailField(_("メールアドレス"), max_length=100, unique=True)
@@ -43,11 +45,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
 
     class Meta:
-        verbose_name = _("ユーザー")
-        verbose_name_plural = _("ユーザー")
+        verbose_name = _("職員アカウント")
+        verbose_name_plural = _("職員アカウント")
 
     def __str__(self) -> str:
         return self.email
+
+
+class JobSeekerAccount(User):
+    """A job seeker's login (a User without is_staff), listed apart from staff accounts."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("求職者のアカウント")
+        verbose_name_plural = _("求職者のアカウント")
 
 
 class LoginThrottle(models.Model):

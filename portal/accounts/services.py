@@ -234,7 +234,9 @@ def _throttle_reset(key: str, ip: str) -> None:
         LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).delete()
 
 
-def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
+def login_lock_clear(
+    user, *, actor=None, actor_label: str = "", ip: str | None = None, reason: str = ""
+) -> int:
     """Clears every lockout counter of the account's login ID, from every IP. Called by the
     staff unlock and by the forgotten-password reset. Returns the number of locks lifted."""
     key = login_key(user.email)
@@ -246,7 +248,7 @@ def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "
         audit_event_record(
             "account.lock_cleared",
             actor=actor,
-            actor_label="" if actor is not None else "system",
+            actor_label=actor_label or ("" if actor is not None else "system"),
             target_type="user",
             target_id=str(user.pk),
             ip=ip,
@@ -441,7 +443,7 @@ def login_credentials_check(
     return LoginResult(LoginStatus.OTP_REQUIRED, user=user, challenge=challenge)
 
 
-def login_complete(request, user) -> None:
+def login_complete(request, user, *, channel: str = LoginEvent.Channel.MYPAGE) -> None:
     """Logs the account in on this request: a new session key, the failure counters of this
     ID and IP cleared, a login event, and the session tracked for later ending."""
     ip = client_ip(request)
@@ -450,7 +452,12 @@ def login_complete(request, user) -> None:
     with transaction.atomic():
         _throttle_reset(key, ip)
         login_event_record(
-            LoginEvent.Outcome.SUCCESS, key=key, user=user, ip=ip, user_agent=user_agent
+            LoginEvent.Outcome.SUCCESS,
+            key=key,
+            user=user,
+            ip=ip,
+            user_agent=user_agent,
+            channel=channel,
         )
         # django.contrib.auth.login cycles the session key (or starts a fresh session).
         auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
@@ -532,6 +539,7 @@ def _otp_send(challenge: LoginChallenge, user, now: dt.datetime) -> None:
         kind=OTP_MAIL_KIND,
         context={
             "name": jobseeker.name if jobseeker else "",
+            "staff": jobseeker is None and user.is_staff,
             "minutes": minutes,
             "expires_at": timezone.localtime(challenge.expires_at),
         },
@@ -566,13 +574,13 @@ def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> 
     challenge.save(update_fields=["ended_at", "end_reason", "wrong_tries"])
 
 
-def login_challenge_resend(challenge_id) -> LoginChallenge:
+def login_challenge_resend(challenge_id, *, allowed=mypage_allowed) -> LoginChallenge:
     """A new code for the same challenge, after the cool-down and within the hourly cap. The
     count of wrong tries is kept."""
     now = clock.now()
     with transaction.atomic():
         challenge = LoginChallenge.objects.select_for_update().filter(pk=challenge_id).first()
-        if challenge is None or not challenge.is_open or not mypage_allowed(challenge.user):
+        if challenge is None or not challenge.is_open or not allowed(challenge.user):
             raise ChallengeEnded
         ready_at = challenge.sent_at + dt.timedelta(
             seconds=settings.LOGIN_OTP_RESEND_COOLDOWN_SECONDS
@@ -586,7 +594,13 @@ def login_challenge_resend(challenge_id) -> LoginChallenge:
 
 
 def login_challenge_verify(
-    challenge_id, code: str, *, ip: str | None, user_agent: str = ""
+    challenge_id,
+    code: str,
+    *,
+    ip: str | None,
+    user_agent: str = "",
+    allowed=mypage_allowed,
+    channel: str = LoginEvent.Channel.MYPAGE,
 ) -> OtpResult:
     """Checks a one-time password. A right code works once; an expired one is refused without
     counting; each wrong one counts toward the account's lockout, and the last allowed wrong
@@ -602,7 +616,7 @@ def login_challenge_verify(
         if challenge is None or not challenge.is_open:
             return OtpResult(OtpOutcome.ENDED)
         user = challenge.user
-        if not mypage_allowed(user):
+        if not allowed(user):
             _challenge_end(challenge, "account_unavailable", now)
             return OtpResult(OtpOutcome.ENDED)
         lock = login_lock_status(user.email, ip)
@@ -622,6 +636,7 @@ def login_challenge_verify(
             user=user,
             user_agent=user_agent,
             outcome=LoginEvent.Outcome.OTP_FAILURE,
+            channel=channel,
         )
         if lock.locked:
             _challenge_end(challenge, "locked", now)

@@ -10,6 +10,7 @@ from portal.accounts.services import login_lock_status
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client():
     staff = get_user_model().objects.create_superuser("staff@example.jp", PASSWORD)
-    client = Client()
-    client.force_login(staff)
-    return client
+    return staff_force_login(Client(), staff)
 
 
 def lock(email, ip="127.0.0.1"):
@@ -46,7 +45,7 @@ def test_unlock_action_on_job_seekers(staff_client, account, no_otp):
 
 def test_unlock_action_on_users(staff_client, account, no_otp):
     lock(account.email)
-    url = reverse("admin:accounts_user_changelist")
+    url = reverse("admin:accounts_jobseekeraccount_changelist")
     staff_client.post(url, {"action": "unlock_users", "_selected_action": [account.user.pk]})
     assert login_post(Client(), account.email).status_code == 302
 
@@ -67,7 +66,7 @@ def test_change_page_shows_status_and_mail_delivery_but_never_a_key(
     assert code not in page
     assert "窓口でメールアドレスを変更する" in page
     user_page = staff_client.get(
-        reverse("admin:accounts_user_change", args=[account.user.pk])
+        reverse("admin:accounts_jobseekeraccount_change", args=[account.user.pk])
     ).content.decode()
     assert "ロック中（" in user_page
 
@@ -116,7 +115,7 @@ def test_email_change_refusal_is_shown_on_the_form(staff_client, make_account, m
 def test_email_change_needs_the_change_permission(account):
     viewer = get_user_model().objects.create_user("viewer@example.jp", PASSWORD, is_staff=True)
     client = Client()
-    client.force_login(viewer)
+    staff_force_login(client, viewer)
     url = reverse("admin:jobseekers_jobseeker_change_email", args=[account.pk])
     data = {"new_email": "x@example.jp", "new_email_confirm": "x@example.jp"}
     assert client.post(url, data).status_code == 403

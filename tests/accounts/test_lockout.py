@@ -15,6 +15,7 @@ from portal.accounts.models import LoginEvent, LoginThrottle
 from portal.accounts.services import login_lock_clear, login_lock_status
 from portal.audit.models import AuditEvent
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.staff import staff_login
 from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_lock_clear_service_lifts_every_lock_of_the_account(account, no_otp):
     assert AuditEvent.objects.filter(action="account.lock_cleared").exists()
 
 
-def test_admin_login_has_the_same_lockout(client, account):
+def test_admin_login_has_the_same_lockout(client, account, smtp_server):
     get_user_model().objects.create_superuser("staff@example.jp", PASSWORD)
     url = reverse("admin:login")
     for _ in range(5):
@@ -119,9 +120,10 @@ def test_admin_login_has_the_same_lockout(client, account):
     assert response.status_code == 200 and LOCKED in page
     assert "_auth_user_id" not in client.session
     staff = get_user_model().objects.get(email="staff@example.jp")
-    assert LoginEvent.objects.filter(user=staff, channel="staff").count() == 5
+    failures = LoginEvent.objects.filter(user=staff, channel="staff", outcome="password_failure")
+    assert failures.count() == 5
     login_lock_clear(staff)
-    response = client.post(url, {"username": "staff@example.jp", "password": PASSWORD})
+    response = staff_login(client, smtp_server, "staff@example.jp", PASSWORD)
     assert response.status_code == 302
     assert LoginEvent.objects.filter(user=staff, outcome="success", channel="staff").exists()
 

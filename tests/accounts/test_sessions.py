@@ -10,6 +10,7 @@ from django.urls import reverse
 from portal.accounts.models import UserSession
 from portal.accounts.services import _session_store
 from tests.accounts.conftest import PASSWORD, login_post, otp_from, otp_post
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -89,9 +90,9 @@ def test_idle_timeout_leaves_anonymous_sessions_alone(account, smtp_server, cloc
     assert session_key(client) == key and _session_store()().exists(key)
 
 
-def test_idle_timeout_applies_to_staff_admin(client, clock):
+def test_idle_timeout_applies_to_staff_admin(client, clock, smtp_server):
     get_user_model().objects.create_superuser("staff@example.jp", PASSWORD)
-    client.post(reverse("admin:login"), {"username": "staff@example.jp", "password": PASSWORD})
+    staff_login(client, smtp_server, "staff@example.jp", PASSWORD)
     assert client.get(reverse("admin:index")).status_code == 200
     clock.advance(minutes=31)
     response = client.get(reverse("admin:index"))
