@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -13,6 +12,7 @@ from portal.accounts.services import _session_store
 from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import NEW_PASSWORD, PASSWORD, deliver_mail, login_post
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 
