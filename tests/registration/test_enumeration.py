@@ -169,3 +169,45 @@ def test_rate_limits_answer_the_same(register, settings, scope):
     assert pages["pending_match"] == pages["unknown"]
     assert pages["unknown"][0] == [302, 302, 200]
     assert "しばらく時間をおいてから" in pages["unknown"][1]
+
+
+def _one_try_left_answer(login_id, password):
+    """The fourth failed login (one try left) of a fresh browser: the POST's answer and the
+    page it leads to, read by a plain client."""
+    client = Client()
+    for _ in range(3):
+        client.post(reverse("accounts:login"), {"login_id": login_id, "password": password})
+    response = client.post(reverse("accounts:login"), {"login_id": login_id, "password": password})
+    page = client.get(response.url)
+    html = page.content.decode().replace(login_id, "ID")
+    return {
+        "status": response.status_code,
+        "location": response.url,
+        "cookies": sorted(response.cookies.keys()),
+        "page_status": page.status_code,
+        "page": re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html),
+    }
+
+
+def test_the_one_try_left_warning_answers_the_same(register, settings):
+    """Login IDs: a job seeker with no account yet (pending), an account with a wrong password
+    (active), an account whose job seeker cannot log in, with its right password (mismatched),
+    and an address nobody has (unknown)."""
+    from django.contrib.auth import get_user_model
+
+    settings.LOGIN_OTP_ENABLED = False
+    password = "Sakura#2026go"
+    active = get_user_model().objects.create_user("active@example.jp", password)
+    JobSeeker.objects.filter(email="active@example.jp").update(user=active)
+    get_user_model().objects.create_user("mismatch@example.jp", password)  # no job seeker
+    answers = {
+        "pending": _one_try_left_answer("pending@example.jp", "Wrong#pass1"),
+        "active": _one_try_left_answer("active@example.jp", "Wrong#pass1"),
+        "mismatched": _one_try_left_answer("mismatch@example.jp", password),
+        "unknown": _one_try_left_answer("nobody@example.jp", "Wrong#pass1"),
+    }
+    first = answers["pending"]
+    assert first["status"] == 302 and first["location"] == reverse("accounts:login")
+    assert "あと1回ログインに失敗すると" in first["page"]
+    for case, answer in answers.items():
+        assert answer == first, case
