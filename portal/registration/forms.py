@@ -35,13 +35,13 @@ def _numeric(autocomplete: str, size: int) -> forms.TextInput:
 
 class IdentityForm(PortalForm):
     email = forms.CharField(
-        label=_lazy("ID(メールアドレス)"),
+        label=_lazy("ID（メールアドレス）"),
         help_text=_lazy("半角英数字100文字以内"),
         max_length=300,  # longer pasted text gets the friendly message below, not a cut
         widget=forms.EmailInput(
             attrs={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"}
         ),
-        error_messages={"required": _lazy("ID(メールアドレス)を入力してください。")},
+        error_messages={"required": _lazy("ID（メールアドレス）を入力してください。")},
     )
     birth_year = forms.CharField(
         label=_lazy("年"),
@@ -65,7 +65,7 @@ class IdentityForm(PortalForm):
         except ValidationError as exc:
             if exc.code == "max_length":
                 raise ValidationError(
-                    _("ID(メールアドレス)は半角%(max)d文字以内で入力してください。")
+                    _("ID（メールアドレス）は半角%(max)d文字以内で入力してください。")
                     % {"max": EMAIL_MAX_LENGTH}
                 ) from None
             raise

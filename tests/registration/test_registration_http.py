@@ -41,7 +41,7 @@ def test_happy_path_to_a_usable_login(make_jobseeker, smtp_server):
     identity = journey.client.get(reverse("registration:identity")).content.decode()
     for words in (
         "メールアドレスの入力（パスワード登録申込）",
-        "ID(メールアドレス)",
+        "ID（メールアドレス）",
         "生年月日",
         "キャンセル",
     ):
