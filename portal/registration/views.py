@@ -201,7 +201,7 @@ def _identity_rate_limited(request, email: str) -> bool:
 
 _RESEND_REFUSED = {
     services.IdentityRefused.TOO_SOON: _lazy(
-        "認証キーの再送信は、前回の送信から%(s)d秒たってから行ってください。"
+        "認証キーの再送信は、%(time)s以降にできます。少し待ってからもう一度押してください。"
     ),
     services.IdentityRefused.RESEND_LIMIT: _lazy(
         "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
@@ -262,16 +262,11 @@ def _resend_possible_at(flow) -> dt.datetime | None:
 def _resend_refused_message(refused, flow=None, *, at_identity: bool = False) -> str:
     if isinstance(refused, MailCapped):
         return _mail_cap_message(refused)
+    possible_at = _resend_possible_at(flow) if flow is not None else None
+    values = {"time": _minute_text(possible_at) if possible_at else ""}
     if at_identity:
-        possible_at = _resend_possible_at(flow)
-        return _IDENTITY_REFUSED[refused] % {
-            "time": _minute_text(possible_at) if possible_at else "",
-            "n": settings.FLOW_MAX_RESENDS + 1,
-        }
-    return _RESEND_REFUSED[refused] % {
-        "s": settings.FLOW_RESEND_COOLDOWN_SECONDS,
-        "n": settings.FLOW_MAX_RESENDS,
-    }
+        return _IDENTITY_REFUSED[refused] % {**values, "n": settings.FLOW_MAX_RESENDS + 1}
+    return _RESEND_REFUSED[refused] % {**values, "n": settings.FLOW_MAX_RESENDS}
 
 
 def _identity_submit(request, form, flow) -> bool:

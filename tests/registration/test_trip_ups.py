@@ -186,3 +186,12 @@ def test_no_resend_time_is_shown_once_the_wait_is_over(make_jobseeker, clock):
     clock.advance(seconds=61)
     page = journey.client.get(reverse("registration:password")).content.decode()
     assert "以降にできます" not in page
+
+
+def test_a_resend_pressed_too_soon_says_from_when(make_jobseeker, clock):
+    make_jobseeker(email="soon@example.jp")
+    journey = Journey()
+    journey.start("soon@example.jp")
+    response = journey.resend()
+    page = journey.client.get(response.url).content.decode()
+    assert re.search(r"認証キーの再送信は、\d{1,2}時\d{2}分以降にできます。少し待って", page)
