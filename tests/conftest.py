@@ -129,3 +129,11 @@ def redis_commands(monkeypatch):
 
     monkeypatch.setattr(Redis, "execute_command", counting)
     return commands
+
+
+@pytest.fixture
+def client():
+    """pytest-django's `client`, loading the page a failed form redirects back to."""
+    from tests.browser_client import BrowserClient
+
+    return BrowserClient()

@@ -20,7 +20,8 @@ def test_the_token_a_page_shows_is_accepted_and_a_wrong_one_refused():
     accepted = client.post(
         "/login/", {"csrfmiddlewaretoken": token, "login_id": "", "password": ""}
     )
-    assert accepted.status_code == 200  # the form's own message, not CSRF's 403
+    # The form's own answer (back to the login with its errors), not CSRF's 403.
+    assert accepted.status_code == 302 and accepted.url == "/login/"
     refused = client.post(
         "/login/", {"csrfmiddlewaretoken": token[::-1], "login_id": "", "password": ""}
     )
@@ -36,7 +37,7 @@ def test_each_page_shows_a_token_masked_afresh_and_every_one_is_accepted():
         answer = client.post(
             "/login/", {"csrfmiddlewaretoken": token, "login_id": "", "password": ""}
         )
-        assert answer.status_code == 200
+        assert answer.status_code == 302 and answer.url == "/login/"  # the form's own answer
 
 
 def test_a_post_without_the_cookie_is_refused():

@@ -7,7 +7,6 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
-from django.test import Client
 from django_redis.cache import RedisCache
 
 from portal.core.models import RateLimitCounter
@@ -17,6 +16,7 @@ from portal.core.ratelimit import (
     rate_limits_clear,
     rate_limits_exceeded,
 )
+from tests.browser_client import BrowserClient as Client
 from tests.registration.journey import Journey
 from tests.threads import run_at_once
 

@@ -22,6 +22,21 @@ def login_failed_message() -> str:
     )
 
 
+def last_try_message() -> str:
+    """Shown after a failure that leaves one try before the lock, for any ID (existing or
+    not): the counters are kept per ID typed."""
+    return gettext(
+        "あと1回ログインに失敗すると、このIDでのログインを%(minutes)d分間停止します。"
+        "パスワードがわからない場合は、「パスワードを忘れた方」からパスワードを再設定してください。"
+    ) % {"minutes": settings.LOGIN_LOCK_MINUTES}
+
+
+def wrong_current_password_message() -> str:
+    return gettext(
+        "現在のパスワードが正しくありません。いま使っているパスワードを入力してください。"
+    )
+
+
 def lock_message(locked_until, *, staff: bool = False) -> str:
     """The message for a locked ID, existing or not: when to retry and how to get help."""
     local = timezone.localtime(locked_until)

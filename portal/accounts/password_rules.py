@@ -98,3 +98,36 @@ class EmailLocalPartValidator:
 
     def get_help_text(self):
         return _("メールアドレスの「@」より前の部分を含まないこと")
+
+
+# The symbols that count as 記号: every half-width printable character but letters and digits.
+PASSWORD_SYMBOLS = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum())
+
+
+def password_rules_list() -> list[str]:
+    """Every rule of the validators above, one line each, to show before the first try."""
+    rules = [
+        _("%(min)d文字以上%(max)d文字以内")
+        % {
+            "min": settings.PASSWORD_MIN_LENGTH,
+            "max": settings.PASSWORD_MAX_LENGTH,
+        }
+    ]
+    kinds = [
+        kind
+        for required, kind in (
+            (settings.PASSWORD_REQUIRE_DIGIT, _("半角数字（0〜9）")),
+            (settings.PASSWORD_REQUIRE_LETTER, _("半角英字（A〜Z、a〜z）")),
+            (settings.PASSWORD_REQUIRE_SYMBOL, _("半角記号")),
+        )
+        if required
+    ]
+    if kinds:
+        rules.append(_("%(kinds)sをそれぞれ1文字以上含む") % {"kinds": "、".join(kinds)})
+    rules += [
+        _("記号として使えるのは次の半角文字です：%(symbols)s") % {"symbols": PASSWORD_SYMBOLS},
+        _("全角文字と空白は使えません"),
+        _("よく使われているパスワード（password1 など）は使えません"),
+        _("メールアドレスの「@」より前の部分を含まないこと"),
+    ]
+    return rules

@@ -1,6 +1,7 @@
 """Login, the one-time password step, logout and the My Page. Views are thin: they validate a
 form, call one service and redirect."""
 
+import datetime as dt
 from functools import wraps
 
 from django.conf import settings
@@ -21,12 +22,18 @@ from portal.accounts.forms import (
     LoginForm,
     OtpForm,
     PasswordChangeForm,
+    last_try_message,
     lock_message,
     login_failed_message,
+    wrong_current_password_message,
 )
+from portal.accounts.lockout_warning import login_tries_left
+from portal.accounts.password_check import account_current_password_verify
+from portal.accounts.password_rules import password_rules_list
 from portal.accounts.services import LoginStatus, OtpOutcome
 from portal.accounts.user_agents import browser_label
 from portal.core.client_ip import client_ip
+from portal.core.form_state import form_state_keep, form_state_restore
 
 # The pending one-time-password step, kept in the (still anonymous) session.
 OTP_SESSION_KEY = "accounts_otp"
@@ -79,8 +86,24 @@ def mypage_view(view):
 def login_view(request):
     if request.user.is_authenticated and services.mypage_allowed(request.user):
         return redirect("accounts:mypage")
+    if request.method == "GET":
+        form = LoginForm()
+        state = form_state_restore(request, form)
+        locked_until = state.get("locked_until")
+        locked_until = dt.datetime.fromisoformat(locked_until) if locked_until else None
+        return render(
+            request,
+            "accounts/login.html",
+            {
+                "form": form,
+                "has_errors": bool(form.errors) or locked_until is not None,
+                "next": _next_url(request, state.get("next") or request.GET.get("next")),
+                "lock_text": lock_message(locked_until) if locked_until else "",
+            },
+        )
     next_url = _next_url(request, request.POST.get("next") or request.GET.get("next"))
-    form = LoginForm(request.POST if request.method == "POST" else None)
+    form = LoginForm(request.POST)
+    extra = {"next": next_url}
     if form.is_valid():
         result = services.login_credentials_check(
             form.cleaned_data["login_id"],
@@ -100,7 +123,7 @@ def login_view(request):
             }
             return redirect("accounts:otp")
         if result.status == LoginStatus.LOCKED:
-            form.add_error(None, lock_message(result.locked_until))
+            extra["locked_until"] = result.locked_until.isoformat()
         elif result.status == LoginStatus.RATE_LIMITED:
             form.add_error(
                 None,
@@ -113,12 +136,9 @@ def login_view(request):
             form.add_error(None, _otp_cap_message())
         else:
             form.add_error(None, login_failed_message())
-    return render(
-        request,
-        "accounts/login.html",
-        {"form": form, "has_errors": bool(form.errors), "next": next_url},
-        status=200,
-    )
+            if login_tries_left(form.cleaned_data["login_id"], client_ip(request)) == 1:
+                form.add_error(None, last_try_message())
+    return form_state_keep(request, form, keep=("login_id",), extra=extra)
 
 
 def _otp_cap_message() -> str:
@@ -154,6 +174,8 @@ def otp_view(request):
             level=messages.INFO,
         )
     form = OtpForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        form_state_restore(request, form)
     if form.is_valid():
         ip = client_ip(request)
         user_agent = services.request_user_agent(request)
@@ -215,6 +237,8 @@ def otp_view(request):
                     "このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"
                 ),
             )
+    if request.method == "POST":  # nothing typed is kept: the code is a secret
+        return form_state_keep(request, form)
     return render(
         request,
         "accounts/otp.html",
@@ -315,6 +339,7 @@ def password_change_view(request):
             return redirect("accounts:login")
         except services.PasswordChangeRefused as exc:
             form.add_error(exc.field, exc.message)
+            return form_state_keep(request, form)
         else:
             old_key = request.session.session_key
             update_session_auth_hash(request, request.user)  # keeps this session, new key
@@ -329,10 +354,32 @@ def password_change_view(request):
             response = redirect("accounts:mypage")
             _delete_trusted_cookie(response)
             return response
+    if request.method == "POST":
+        current = form.cleaned_data.get("current_password")
+        if current:  # the new password was refused: say too whether the current one is right
+            right, lock = account_current_password_verify(
+                request.user,
+                current,
+                ip=client_ip(request),
+                user_agent=services.request_user_agent(request),
+            )
+            if lock.locked:
+                services.user_session_forget(request.session.session_key)
+                logout(request)
+                messages.error(request, lock_message(lock.locked_until))
+                return redirect("accounts:login")
+            if not right:
+                form.add_error("current_password", wrong_current_password_message())
+        return form_state_keep(request, form)  # nothing typed is kept: all are passwords
+    form_state_restore(request, form)
     return render(
         request,
         "accounts/password_change.html",
-        {"form": form, "has_errors": bool(form.errors)},
+        {
+            "form": form,
+            "has_errors": bool(form.errors),
+            "password_rules": password_rules_list(),
+        },
     )
 
 

@@ -41,7 +41,7 @@ def demo_mailbox_read(limit: int = 50) -> list[dict]:
                 "id": path.stem,
                 "to": message["To"],
                 "subject": message["Subject"],
-                "date": message["Date"],
+                "date": message["Date"].datetime if message["Date"] else None,
                 "body": message.get_body(preferencelist=("plain",)).get_content(),
             }
         )

@@ -35,13 +35,13 @@ def _numeric(autocomplete: str, size: int) -> forms.TextInput:
 
 class IdentityForm(PortalForm):
     email = forms.CharField(
-        label=_lazy("ID(メールアドレス)"),
+        label=_lazy("ID（メールアドレス）"),
         help_text=_lazy("半角英数字100文字以内"),
         max_length=300,  # longer pasted text gets the friendly message below, not a cut
         widget=forms.EmailInput(
             attrs={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"}
         ),
-        error_messages={"required": _lazy("ID(メールアドレス)を入力してください。")},
+        error_messages={"required": _lazy("ID（メールアドレス）を入力してください。")},
     )
     birth_year = forms.CharField(
         label=_lazy("年"),
@@ -65,7 +65,7 @@ class IdentityForm(PortalForm):
         except ValidationError as exc:
             if exc.code == "max_length":
                 raise ValidationError(
-                    _("ID(メールアドレス)は半角%(max)d文字以内で入力してください。")
+                    _("ID（メールアドレス）は半角%(max)d文字以内で入力してください。")
                     % {"max": EMAIL_MAX_LENGTH}
                 ) from None
             raise
@@ -118,24 +118,28 @@ class PasswordForm(PortalForm):
     )
     key = forms.CharField(
         label=_lazy("認証キー"),
-        help_text=_lazy(
-            "「パスワード登録申込受付通知」メールに記載された8桁の数字です。"
-            "空白やハイフンを含めて貼り付けても構いません。"
-        ),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
         ),
         error_messages={"required": _lazy("メールに記載されている認証キーを入力してください。")},
     )
 
-    def __init__(self, *args, email: str = "", **kwargs):
+    def __init__(self, *args, email: str = "", mail_name: str = "", reset=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.email = email
+        if reset:  # the reset sets a new password; it registers nothing
+            self.fields["password1"].label = _("新しいパスワード")
+            self.fields["password1"].error_messages["required"] = _(
+                "新しいパスワードを入力してください。"
+            )
+            self.fields["password2"].label = _("新しいパスワード（確認用）")
         self.fields["password1"].help_text = _(
             "半角数字、英字、記号のすべてを含む%(min)d文字以上%(max)d文字以内"
         ) % {"min": settings.PASSWORD_MIN_LENGTH, "max": settings.PASSWORD_MAX_LENGTH}
-        digits = settings.AUTH_KEY_DIGITS
-        self.fields["key"].help_text = self.fields["key"].help_text.replace("8", str(digits))
+        self.fields["key"].help_text = _(
+            "「%(mail)s」メールに記載された%(n)d桁の数字です。"
+            "空白やハイフンを含めて貼り付けても構いません。"
+        ) % {"mail": mail_name or _("パスワード登録申込受付通知"), "n": settings.AUTH_KEY_DIGITS}
 
     def clean_password1(self):
         password = self.cleaned_data["password1"]
@@ -154,8 +158,9 @@ class PasswordForm(PortalForm):
 
     def clean(self):
         data = super().clean()
-        p1, p2 = data.get("password1"), self.cleaned_data.get("password2")
-        if p1 and p2 is not None and p1 != p2:
+        # Compared as typed, so a mismatch is reported together with the rules' complaints.
+        p1, p2 = self.data.get("password1"), self.data.get("password2")
+        if p1 and p2 and p1 != p2:
             self.add_error(
                 "password2",
                 _("確認用のパスワードが一致しません。同じパスワードを2回入力してください。"),

@@ -26,6 +26,7 @@ from portal.registration.keys import (
     key_matches,
     key_started_at,
 )
+from portal.registration.mail_cap import MailCapped, flow_mail_capped
 from portal.registration.models import RegistrationFlow
 
 # Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
@@ -179,7 +180,7 @@ def _supersede_key_mail(flow: RegistrationFlow) -> None:
 
 def flow_submit_identity(
     flow: RegistrationFlow, *, email: str, birth_date: dt.date, ip: str | None = None
-) -> IdentityRefused | None:
+) -> IdentityRefused | MailCapped | None:
     """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
 
     Only a flow at ② takes it: a repeat (double click, a second tab) leaves the first answer
@@ -200,6 +201,9 @@ def flow_submit_identity(
             resends += 1
         jobseeker = JobSeeker.objects.filter(email__lower=address).first()
         kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
+        capped = flow_mail_capped(address, with_key=with_key)
+        if capped:
+            return capped
         flow.email = address
         _supersede_key_mail(flow)
         digest, mail = _issue_key(flow, kind=kind, deliver=deliver, with_key=with_key)
@@ -225,14 +229,18 @@ def flow_submit_identity(
     return None
 
 
-def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> IdentityRefused | None:
+def flow_resend_key(
+    flow: RegistrationFlow, *, ip: str | None = None
+) -> IdentityRefused | MailCapped | None:
     """A new key (the old one stops working) with a cool-down and a cap; the wrong-key count
     carries over."""
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         check_transition(flow.stage, Stage.KEY_SENT)
-        refused = _resend_refusal(flow, now)
+        refused = _resend_refusal(flow, now) or flow_mail_capped(
+            flow.email, with_key=flow.jobseeker_id is not None
+        )
         if refused:
             return refused
         _supersede_key_mail(flow)

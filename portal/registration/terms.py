@@ -22,6 +22,12 @@ class TermsDocument:
     version: str
     blocks: tuple[tuple[str, str], ...]  # ("h", text) or ("p", text)
 
+    @property
+    def declared_version(self) -> str:
+        """The version as the file declares it, for people; `version` adds the file's digest,
+        which only the agreement records need."""
+        return self.version.partition("+")[0]
+
 
 _cache: dict[Path, tuple[float, TermsDocument]] = {}
 

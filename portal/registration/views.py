@@ -2,17 +2,24 @@
 service, redirect (POST → redirect → GET). A request for the wrong screen lands on the right
 one with a message."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.accounts.password_rules import password_rules_list
 from portal.core.client_ip import client_ip
+from portal.core.clock import now as clock_now
+from portal.core.form_state import form_state_keep, form_state_restore
 from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 from portal.registration import services
 from portal.registration.flow import (
@@ -23,6 +30,7 @@ from portal.registration.flow import (
     TransitionError,
 )
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
+from portal.registration.mail_cap import MailCapped
 from portal.registration.terms import DOCUMENTS, terms_load
 
 _ENDED_MESSAGES = {
@@ -165,8 +173,9 @@ def terms(request):
             flow = services.flow_start(Purpose.REGISTER, **current, ip=client_ip(request))
             request.session[_session_key(Purpose.REGISTER)] = flow.pk
             return redirect("registration:identity")
-    else:
-        form = TermsForm(initial=current)
+        return form_state_keep(request, form)
+    form = TermsForm(initial=current)
+    form_state_restore(request, form)
     return _render(
         request,
         "registration/terms.html",
@@ -192,7 +201,7 @@ def _identity_rate_limited(request, email: str) -> bool:
 
 _RESEND_REFUSED = {
     services.IdentityRefused.TOO_SOON: _lazy(
-        "認証キーの再送信は、前回の送信から%(s)d秒たってから行ってください。"
+        "認証キーの再送信は、%(time)s以降にできます。少し待ってからもう一度押してください。"
     ),
     services.IdentityRefused.RESEND_LIMIT: _lazy(
         "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
@@ -201,11 +210,63 @@ _RESEND_REFUSED = {
 }
 
 
-def _resend_refused_message(refused) -> str:
-    return _RESEND_REFUSED[refused] % {
-        "s": settings.FLOW_RESEND_COOLDOWN_SECONDS,
-        "n": settings.FLOW_MAX_RESENDS,
-    }
+# ② after 「メールアドレスを変更する」: the person asked for no resend, only for a key.
+_IDENTITY_REFUSED = {
+    services.IdentityRefused.TOO_SOON: _lazy(
+        "同じメールアドレスへの新しい認証キーは、%(time)s以降に送信できます。"
+        "しばらく待ってから「次へ進む」を押してください。"
+    ),
+    services.IdentityRefused.RESEND_LIMIT: _lazy(
+        "この手続きで送信できる認証キーの回数（%(n)d回）を超えました。"
+        "メールアドレスを確認し、はじめからやり直してください。"
+    ),
+}
+
+
+def _hour_text(moment: dt.datetime) -> str:
+    """「本日15時」「明日9時」: the hour from which `moment` is past, never the minute."""
+    local = timezone.localtime(moment)
+    hour = local.replace(minute=0, second=0, microsecond=0)
+    if hour < local:
+        hour += dt.timedelta(hours=1)
+    days = (hour.date() - timezone.localtime(clock_now()).date()).days
+    if days <= 0:
+        return _("本日%(hour)d時") % {"hour": hour.hour}
+    if days == 1:
+        return _("明日%(hour)d時") % {"hour": hour.hour}
+    return _("明後日%(hour)d時") % {"hour": hour.hour}
+
+
+def _minute_text(moment: dt.datetime) -> str:
+    """「12時05分」: the minute from which `moment` is past (rounded up)."""
+    local = timezone.localtime(moment)
+    minute = local.replace(second=0, microsecond=0)
+    if minute < local:
+        minute += dt.timedelta(minutes=1)
+    return date_format(minute, "G時i分")
+
+
+def _mail_cap_message(capped: MailCapped) -> str:
+    return _(
+        "このメールアドレスには、送信できるメールの回数の上限に達したため、"
+        "いまはこれ以上メールをお送りできません。%(when)s以降にもう一度お試しください。"
+    ) % {"when": _hour_text(capped.lifts_at)}
+
+
+def _resend_possible_at(flow) -> dt.datetime | None:
+    if flow.key_requested_at is None:
+        return None
+    return flow.key_requested_at + dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
+
+
+def _resend_refused_message(refused, flow=None, *, at_identity: bool = False) -> str:
+    if isinstance(refused, MailCapped):
+        return _mail_cap_message(refused)
+    possible_at = _resend_possible_at(flow) if flow is not None else None
+    values = {"time": _minute_text(possible_at) if possible_at else ""}
+    if at_identity:
+        return _IDENTITY_REFUSED[refused] % {**values, "n": settings.FLOW_MAX_RESENDS + 1}
+    return _RESEND_REFUSED[refused] % {**values, "n": settings.FLOW_MAX_RESENDS}
 
 
 def _identity_submit(request, form, flow) -> bool:
@@ -220,16 +281,43 @@ def _identity_submit(request, form, flow) -> bool:
             ),
         )
         return False
+    flow = flow() if callable(flow) else flow
     refused = services.flow_submit_identity(
-        flow() if callable(flow) else flow,
+        flow,
         email=form.cleaned_data["email"],
         birth_date=form.cleaned_data["birth_date"],
         ip=client_ip(request),
     )
     if refused:
-        form.add_error(None, _resend_refused_message(refused))
+        form.add_error(None, _resend_refused_message(refused, flow, at_identity=True))
         return False
+    # Kept so that ② after 「メールアドレスを変更する」 shows it again (not a secret).
+    request.session[_birth_date_key(flow.purpose)] = form.cleaned_data["birth_date"].isoformat()
     return True
+
+
+# The inputs of ② a failed submission shows again: none of them is a secret.
+_IDENTITY_KEPT = ("email", "birth_year", "birth_month", "birth_day")
+
+
+def _birth_date_key(purpose) -> str:
+    return f"flow:{purpose}:birth_date"
+
+
+def _identity_initial(request, flow) -> dict:
+    """② shown again after 「メールアドレスを変更する」: the address and the birth date."""
+    if not (flow and flow.email):
+        return {}
+    initial = {"email": flow.email}
+    kept = request.session.get(_birth_date_key(flow.purpose))
+    if kept:
+        birth_date = dt.date.fromisoformat(kept)
+        initial.update(
+            birth_year=str(birth_date.year),
+            birth_month=str(birth_date.month),
+            birth_day=str(birth_date.day),
+        )
+    return initial
 
 
 def _identity(request, purpose: Purpose, screen: str, template: str, next_screen: str):
@@ -240,10 +328,9 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
         form = IdentityForm(request.POST)
         if form.is_valid() and _identity_submit(request, form, flow):
             return redirect(next_screen)
-    elif flow and flow.email:  # back from ③ to correct the address: shown filled in
-        form = IdentityForm(initial={"email": flow.email})
-    else:
-        form = IdentityForm()
+        return form_state_keep(request, form, keep=_IDENTITY_KEPT)
+    form = IdentityForm(initial=_identity_initial(request, flow))
+    form_state_restore(request, form)
     return _render(request, template, {"form": form, "flow": flow, "step": 2})
 
 
@@ -279,7 +366,12 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
     flow, elsewhere = _resume(request, purpose, screen, with_key_mail=posted)
     if elsewhere:
         return elsewhere
-    form = PasswordForm(request.POST if posted else None, email=flow.email)
+    form = PasswordForm(
+        request.POST if posted else None,
+        email=flow.email,
+        mail_name=_MAIL_NAME[purpose],
+        reset=purpose == Purpose.RESET,
+    )
     if posted and form.is_valid():
         result = services.flow_complete(
             flow,
@@ -299,6 +391,10 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             )
         else:  # ended, or moved back to ② in another tab: show where it stands
             return _resume(request, purpose, screen)[1] or redirect(screen)
+    if posted:  # nothing typed on ③ is kept: passwords and the key are secrets
+        return form_state_keep(request, form)
+    form_state_restore(request, form)
+    resend_at = _resend_possible_at(flow)
     return _render(
         request,
         template,
@@ -310,6 +406,11 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             "mail_name": _MAIL_NAME[purpose],
             "lifetime_minutes": settings.AUTH_KEY_LIFETIME_MINUTES,
             "resends_left": max(0, settings.FLOW_MAX_RESENDS - flow.resends),
+            "resend_at": (
+                _minute_text(resend_at) if resend_at and resend_at > clock_now() else None
+            ),
+            "is_reset": purpose == Purpose.RESET,
+            "password_rules": password_rules_list(),
             "resend": actions["resend"],
             "change_address": actions["change_address"],
         },
@@ -340,7 +441,7 @@ def _resend(request, purpose: Purpose, screen: str):
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
     if refused:
-        messages.error(request, _resend_refused_message(refused))
+        messages.error(request, _resend_refused_message(refused, flow))
     else:
         messages.success(
             request,
@@ -399,16 +500,20 @@ def reset_start(request):
         flow = None
     if flow and flow.stage != Stage.TERMS_AGREED:
         return _resume(request, Purpose.RESET, "registration:reset_start")[1]
-    form = IdentityForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
+    if request.method == "POST":
+        form = IdentityForm(request.POST)
+        if form.is_valid():
 
-        def new_flow():
-            started = services.flow_start(Purpose.RESET, ip=client_ip(request))
-            request.session[session_key] = started.pk
-            return started
+            def new_flow():
+                started = services.flow_start(Purpose.RESET, ip=client_ip(request))
+                request.session[session_key] = started.pk
+                return started
 
-        if _identity_submit(request, form, flow or new_flow):
-            return redirect("registration:reset_password")
+            if _identity_submit(request, form, flow or new_flow):
+                return redirect("registration:reset_password")
+        return form_state_keep(request, form, keep=_IDENTITY_KEPT)
+    form = IdentityForm(initial=_identity_initial(request, flow))
+    form_state_restore(request, form)
     return _render(request, "registration/reset_start.html", {"form": form})
 
 

@@ -3,10 +3,10 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 
 from portal.jobseekers.models import JobSeeker
+from tests.browser_client import BrowserClient as Client
 
 PASSWORD = "Sakura#2026go"
 NEW_PASSWORD = "Momiji$2027ok"

@@ -3,12 +3,12 @@ verification per login attempt, counted (never timed)."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from portal.accounts.hashers import TunedArgon2PasswordHasher
 from portal.accounts.services import password_dummy_hash_prepare
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,6 @@ event; the login ID follows the address."""
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 from django.urls import reverse
 
 from portal.accounts.models import LoginChallenge, TrustedBrowser, UserSession
@@ -12,6 +11,7 @@ from portal.accounts.services import _session_store, jobseeker_change_email
 from portal.audit.models import AuditEvent
 from portal.registration.models import RegistrationFlow
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post, otp_from, otp_post
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 

@@ -3,13 +3,13 @@ block something."""
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from portal.accounts import services
 from portal.accounts.models import LoginChallenge, LoginEvent
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.browser_client import BrowserClient as Client
 from tests.registration.journey import deliver_mail, key_from
 from tests.threads import run_at_once
 

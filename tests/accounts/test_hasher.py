@@ -4,10 +4,10 @@ next successful login, and hashes made before (same encoded form) still verify."
 
 import pytest
 from django.contrib.auth.hashers import check_password, identify_hasher, make_password
-from django.test import Client
 
 from portal.accounts.hashers import TunedArgon2PasswordHasher
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.browser_client import BrowserClient as Client
 
 ARGON2 = ["portal.accounts.hashers.TunedArgon2PasswordHasher"]
 

@@ -7,7 +7,6 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from portal.accounts import services
@@ -15,6 +14,7 @@ from portal.accounts.models import LoginEvent, LoginThrottle
 from portal.accounts.services import login_lock_clear, login_lock_status
 from portal.audit.models import AuditEvent
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.browser_client import BrowserClient as Client
 from tests.staff import staff_login
 from tests.threads import run_at_once
 

@@ -5,12 +5,12 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 
 from portal.accounts.models import LoginEvent
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import PASSWORD, login_post
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 

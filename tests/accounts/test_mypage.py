@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -13,6 +12,7 @@ from portal.accounts.services import _session_store
 from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import NEW_PASSWORD, PASSWORD, deliver_mail, login_post
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 
@@ -57,13 +57,14 @@ def test_a_suspended_job_seeker_is_logged_out(logged_in, account):
     assert "_auth_user_id" not in logged_in.session
 
 
-def test_profile_is_read_only_and_says_how_to_change(logged_in, account):
+def test_profile_is_read_only_and_says_how_to_change(logged_in, account, settings):
     JobSeeker.objects.filter(pk=account.pk).update(office="ハローワーク飯田橋")
     page = logged_in.get(reverse("accounts:profile")).content.decode()
     for value in ("13010-00001234", "山田太郎", "ヤマダタロウ", "1990年4月1日", account.email):
         assert value in page
     assert "ハローワーク飯田橋" in page
-    assert "窓口でお手続きください" in page
+    assert "マイページからは変更できません" in page
+    assert settings.OFFICE_CONTACT in page  # where to change it: the office's contact text
     assert "<form" not in page.split("<main")[1].split("</main>")[0]
 
 

@@ -5,7 +5,6 @@ resend with cool-down, trusted-browser skip and its revocation, switchable off."
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -20,6 +19,7 @@ from tests.accounts.conftest import (
     otp_from,
     otp_post,
 )
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 

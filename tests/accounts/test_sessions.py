@@ -4,12 +4,12 @@ session so a replayed cookie is refused, 30 minutes idle once logged in, no-stor
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 
 from portal.accounts.models import UserSession
 from portal.accounts.services import _session_store
 from tests.accounts.conftest import PASSWORD, login_post, otp_from, otp_post
+from tests.browser_client import BrowserClient as Client
 from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db

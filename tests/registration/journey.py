@@ -4,10 +4,10 @@ the real SMTP server received."""
 import re
 
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 
 from portal.registration.terms import terms_load
+from tests.browser_client import BrowserClient as Client
 
 KEY_RE = re.compile(r"認証キー：(\d+)")
 REFERENCE_RE = re.compile(r"受付番号：([A-Z0-9]{4}-[A-Z0-9]{4})")

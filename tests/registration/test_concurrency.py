@@ -2,13 +2,13 @@
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from portal.registration import services
 from portal.registration.flow import Purpose
+from tests.browser_client import BrowserClient as Client
 from tests.registration.journey import GOOD_PASSWORD, Journey, deliver_mail, key_from
 from tests.threads import run_at_once
 

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -93,25 +94,57 @@ def test_key_screen_for_unknown_address_behaves_like_a_real_one(register, smtp_s
     assert "あと4回" in response.content.decode()
 
 
-def test_mail_cap_answers_the_same(register, smtp_server, settings):
+def _capped_answer(email, birth_date):
+    """The third ② for an address whose cap is two: the POST's answer and the page it leads to,
+    read by a plain client so that the redirect itself is compared too."""
+    for _ in range(2):
+        Journey().start(email, birth_date)
+    journey = Journey(Client())
+    journey.agree()
+    response = journey.identity(email, birth_date)
+    page = journey.client.get(response.url)
+    return {
+        "status": response.status_code,
+        "location": response.url,
+        "cookies": sorted(response.cookies.keys()),
+        "page_status": page.status_code,
+        "page_cookies": sorted(page.cookies.keys()),
+        # The birth date typed is shown again as typed.
+        "page": re.sub(r'value="\d+"', "BIRTH", _normalised(page.content.decode())),
+    }
+
+
+def test_mail_cap_answers_the_same(register, smtp_server, settings, clock):
     settings.MAILS_PER_ADDRESS_PER_DAY = 2
     settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = 100
-    answers = {}
+    answers = {case: _capped_answer(*CASES[case]) for case in CASES}
+    first = answers["pending_match"]
+    assert first["status"] == 302 and first["location"] == reverse("registration:identity")
+    assert "いまはこれ以上メールをお送りできません" in first["page"]
+    assert re.search(r"(本日|明日)\d+時以降にもう一度お試しください", first["page"])
+    for case, answer in answers.items():
+        assert answer == first, case
+    # Nothing was queued for the refused submissions: two rows per address, none capped.
+    assert not OutboundMail.objects.filter(status="capped").exists()
+    assert OutboundMail.objects.filter(to="pending@example.jp").count() == 4  # two cases
+
+
+def test_capped_resend_answers_the_same(register, smtp_server, settings, clock):
+    settings.MAILS_PER_ADDRESS_PER_DAY = 2
+    pages = {}
     for case in ("pending_match", "unknown"):
         email, birth_date = CASES[case]
-        answers[case] = [_submit(email, birth_date)[1].url for _ in range(3)]
-    assert answers["pending_match"] == answers["unknown"]
-    assert all(url == reverse("registration:password") for url in answers["unknown"])
-    statuses = {
-        case: list(
-            OutboundMail.objects.filter(to=CASES[case][0])
-            .order_by("id")
-            .values_list("status", flat=True)
-        )
-        for case in answers
-    }
-    assert statuses["pending_match"] == ["queued", "queued", "capped"]
-    assert statuses["unknown"] == ["suppressed", "suppressed", "capped"]
+        journey = Journey()
+        journey.start(email, birth_date)
+        clock.advance(seconds=61)
+        journey.resend()
+        clock.advance(seconds=61)
+        response = journey.resend()  # the third mail: refused by the cap
+        assert response.url == reverse("registration:password")
+        pages[case] = _normalised(journey.client.get(response.url).content.decode())
+        clock.advance(seconds=-122)
+    assert "いまはこれ以上メールをお送りできません" in pages["pending_match"]
+    assert pages["pending_match"] == pages["unknown"]
 
 
 @pytest.mark.parametrize("scope", ["address", "ip"])
@@ -136,3 +169,45 @@ def test_rate_limits_answer_the_same(register, settings, scope):
     assert pages["pending_match"] == pages["unknown"]
     assert pages["unknown"][0] == [302, 302, 200]
     assert "しばらく時間をおいてから" in pages["unknown"][1]
+
+
+def _one_try_left_answer(login_id, password):
+    """The fourth failed login (one try left) of a fresh browser: the POST's answer and the
+    page it leads to, read by a plain client."""
+    client = Client()
+    for _ in range(3):
+        client.post(reverse("accounts:login"), {"login_id": login_id, "password": password})
+    response = client.post(reverse("accounts:login"), {"login_id": login_id, "password": password})
+    page = client.get(response.url)
+    html = page.content.decode().replace(login_id, "ID")
+    return {
+        "status": response.status_code,
+        "location": response.url,
+        "cookies": sorted(response.cookies.keys()),
+        "page_status": page.status_code,
+        "page": re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html),
+    }
+
+
+def test_the_one_try_left_warning_answers_the_same(register, settings):
+    """Login IDs: a job seeker with no account yet (pending), an account with a wrong password
+    (active), an account whose job seeker cannot log in, with its right password (mismatched),
+    and an address nobody has (unknown)."""
+    from django.contrib.auth import get_user_model
+
+    settings.LOGIN_OTP_ENABLED = False
+    password = "Sakura#2026go"
+    active = get_user_model().objects.create_user("active@example.jp", password)
+    JobSeeker.objects.filter(email="active@example.jp").update(user=active)
+    get_user_model().objects.create_user("mismatch@example.jp", password)  # no job seeker
+    answers = {
+        "pending": _one_try_left_answer("pending@example.jp", "Wrong#pass1"),
+        "active": _one_try_left_answer("active@example.jp", "Wrong#pass1"),
+        "mismatched": _one_try_left_answer("mismatch@example.jp", password),
+        "unknown": _one_try_left_answer("nobody@example.jp", "Wrong#pass1"),
+    }
+    first = answers["pending"]
+    assert first["status"] == 302 and first["location"] == reverse("accounts:login")
+    assert "あと1回ログインに失敗すると" in first["page"]
+    for case, answer in answers.items():
+        assert answer == first, case

@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import authenticate
-from django.test import Client
 from django.urls import reverse
 
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import MailAttempt, OutboundMail
 from portal.mail.services import format_jst, mail_deliver_due
 from portal.registration.models import RegistrationFlow
+from tests.browser_client import BrowserClient as Client
 from tests.mail.sinks import EntersTheKey, LosesTheAnswer
 from tests.registration.journey import GOOD_PASSWORD, Journey, deliver_mail, key_from
 from tests.threads import run_at_once

@@ -1,10 +1,10 @@
 """Requests for the wrong screen land on the right one with a message; never a 500."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from portal.registration.models import RegistrationFlow
+from tests.browser_client import BrowserClient as Client
 from tests.registration.journey import Journey, deliver_mail, key_from
 
 pytestmark = pytest.mark.django_db

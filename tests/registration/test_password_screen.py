@@ -4,7 +4,8 @@ registration and the reset share its template, each with its own action and step
 import re
 
 import pytest
-from django.test import Client
+
+from tests.browser_client import BrowserClient as Client
 
 pytestmark = pytest.mark.django_db
 

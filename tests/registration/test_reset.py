@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -14,6 +13,7 @@ from portal.audit.models import AuditEvent
 from portal.core.ratelimit import rate_limits_clear
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
+from tests.browser_client import BrowserClient as Client
 from tests.registration.journey import GOOD_PASSWORD, Journey, deliver_mail, key_from
 
 pytestmark = pytest.mark.django_db

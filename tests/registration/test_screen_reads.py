@@ -4,8 +4,9 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
+
+from tests.browser_client import BrowserClient as Client
 
 
 def _flow_reads(client: Client, url: str) -> int:

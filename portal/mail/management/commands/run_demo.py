@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.services import jobseeker_register
 from portal.mail.demo_sink import demo_sink_start
 from portal.mail.services import mail_deliver_due
@@ -46,10 +47,24 @@ class Command(BaseCommand):
             "\n求職者マイページ デモ\n"
             f"  トップ:            {base}/\n"
             f"  デモ用メールボックス: {base}/demo/mailbox/  (認証キーのメールはここに届きます)\n"
-            "  デモ用の求職者（窓口で登録済み・パスワード未登録）:\n"
-            + "".join(f"    {e}  生年月日 {b}\n" for _, _, _, e, b in DEMO_JOBSEEKERS)
+            "  デモ用の求職者（窓口で登録済み）と、いまの状態:\n" + self._demo_list()
         )
         call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+
+    def _demo_list(self) -> str:
+        """Each demo job seeker as the register holds it now: a second start of the demo
+        finds them as the first one left them (password registered, suspended…)."""
+        states = dict(
+            JobSeeker.objects.filter(number__in=[row[0] for row in DEMO_JOBSEEKERS]).values_list(
+                "number", "status"
+            )
+        )
+        lines = []
+        for number, _name, _kana, email, birth in DEMO_JOBSEEKERS:
+            status = states.get(number)
+            label = JobSeeker.Status(status).label if status else "登録なし"
+            lines.append(f"    {email}  生年月日 {birth}  状態: {label}\n")
+        return "".join(lines)
 
     def _deliver_forever(self):
         while True:
