@@ -3,20 +3,39 @@ rules (`jobseeker_check`); saving and deleting go through the service, which wri
 events with the staff member and the client IP."""
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from portal.accounts.admin_actions import JobSeekerAccountAdminMixin
+from portal.accounts.admin_list import JobSeekerListAdminMixin
+from portal.accounts.services import login_lock_clear
+from portal.audit.labels import action_label
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_event_record
 from portal.core.admin_filters import ControlCharacterSafeAdminMixin
 from portal.core.client_ip import client_ip
-from portal.core.text import normalize_input
-from portal.jobseekers.models import JobSeeker
+from portal.core.text import katakana_search_term, normalize_input
+from portal.jobseekers.models import JobSeeker, JobSeekerUpload
 from portal.jobseekers.services import (
     jobseeker_check,
     jobseeker_delete,
     jobseeker_parse,
     jobseeker_save,
+)
+from portal.jobseekers.uploads import (
+    jobseeker_upload_create,
+    jobseeker_upload_rejections_csv,
 )
 
 EDITABLE = ("number", "name", "name_kana", "email", "birth_date", "office")
@@ -73,17 +92,32 @@ class JobSeekerAdminForm(forms.ModelForm):
         pass
 
 
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSVファイル"),
+        help_text=_("UTF-8（BOMあり・なし）または Shift_JIS（CP932）のCSVファイル"),
+    )
+
+
+REJECTIONS_PER_PAGE = 500
+
+
 @admin.register(JobSeeker)
-class JobSeekerAdmin(ControlCharacterSafeAdminMixin, JobSeekerAccountAdminMixin, admin.ModelAdmin):
+class JobSeekerAdmin(
+    ControlCharacterSafeAdminMixin,
+    JobSeekerListAdminMixin,
+    JobSeekerAccountAdminMixin,
+    admin.ModelAdmin,
+):
     form = JobSeekerAdminForm
     list_display = (
         "number",
         "name",
         "name_kana",
         "email",
-        "birth_date",
-        "office",
         "status",
+        "lock_state",
+        "last_mail_status",
         "updated_at",
     )
     list_filter = ("status", "office")
@@ -107,8 +141,178 @@ class JobSeekerAdmin(ControlCharacterSafeAdminMixin, JobSeekerAccountAdminMixin,
         return [*fields, *super().get_readonly_fields(request, obj)]
 
     def get_search_results(self, request, queryset, search_term):
-        # Staff may type full-width digits or letters, or half-width kana.
-        return super().get_search_results(request, queryset, normalize_input(search_term))
+        # Staff may type full-width digits or letters, half-width kana, or hiragana for the
+        # katakana name (やまだ finds ヤマダ).
+        term = normalize_input(search_term)
+        found, duplicates = super().get_search_results(request, queryset, term)
+        kana = katakana_search_term(term)
+        if kana != term:
+            found |= queryset.filter(name_kana__contains=kana)
+        return found, duplicates
+
+    # --- The job seeker's page: opening it is audited; unlock; history; the printed guide ---
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None and self.has_view_or_change_permission(request, obj):
+                audit_event_record(
+                    "jobseeker.viewed",
+                    actor=request.user,
+                    target_type="jobseeker",
+                    target_id=obj.number,
+                    ip=client_ip(request),
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="{}_{}_upload".format(*info)),
+            path(
+                "upload/<int:upload_id>/",
+                view(self.upload_result_view),
+                name="{}_{}_upload_result".format(*info),
+            ),
+            path(
+                "upload/<int:upload_id>/rejected.csv",
+                view(self.upload_rejections_view),
+                name="{}_{}_upload_rejections".format(*info),
+            ),
+            path(
+                "<path:object_id>/unlock/",
+                view(require_POST(self.unlock_view)),
+                name="{}_{}_unlock".format(*info),
+            ),
+            path(
+                "<path:object_id>/guide/",
+                view(self.guide_view),
+                name="{}_{}_guide".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request, title, **extra):
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.opts,
+                **extra}  # fmt: skip
+
+    def upload_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                upload = jobseeker_upload_create(
+                    form.cleaned_data["file"], actor=request.user, ip=client_ip(request)
+                )
+            except ValidationError as exc:
+                form.add_error("file", exc)
+            else:
+                return HttpResponseRedirect(
+                    reverse("admin:jobseekers_jobseeker_upload_result", args=[upload.pk])
+                )
+        uploads = JobSeekerUpload.objects.select_related("uploaded_by")[:20]
+        context = self._context(
+            request,
+            gettext("CSVファイルから取り込む"),
+            form=form,
+            uploads=uploads,
+            max_mb=settings.CSV_UPLOAD_MAX_MB,
+        )
+        return TemplateResponse(request, "admin/jobseekers/jobseeker/upload.html", context)
+
+    def upload_result_view(self, request, upload_id):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        upload = get_object_or_404(JobSeekerUpload, pk=upload_id)
+        page = Paginator(upload.rejections.order_by("line", "id"), REJECTIONS_PER_PAGE).get_page(
+            request.GET.get("p")
+        )
+        context = self._context(request, gettext("CSV取込みの結果"), upload=upload, page=page)
+        return TemplateResponse(request, "admin/jobseekers/jobseeker/upload_result.html", context)
+
+    def upload_rejections_view(self, request, upload_id):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        upload = get_object_or_404(JobSeekerUpload, pk=upload_id)
+        response = StreamingHttpResponse(
+            jobseeker_upload_rejections_csv(upload), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="rejected-{upload.pk}.csv"'
+        return response
+
+    def _object_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        return obj
+
+    def unlock_view(self, request, object_id):
+        obj = self._object_or_404(request, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if obj.user is None:
+            self.message_user(
+                request, gettext("マイページが未開設のため、ロックはありません。"), messages.INFO
+            )
+        else:
+            locks = login_lock_clear(
+                obj.user, actor=request.user, ip=client_ip(request), reason="staff"
+            )
+            if locks:
+                self.message_user(request, gettext("ログインのロックを解除しました。"),
+                                  messages.SUCCESS)  # fmt: skip
+            else:
+                self.message_user(
+                    request,
+                    gettext("ロックはかかっていませんでした（失敗回数は0に戻しました）。"),
+                    messages.INFO,
+                )
+        return HttpResponseRedirect(
+            reverse("admin:jobseekers_jobseeker_change", args=[quote(obj.pk)])
+        )
+
+    def guide_view(self, request, object_id):
+        obj = self._object_or_404(request, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        audit_event_record(
+            "jobseeker.guide_printed",
+            actor=request.user,
+            target_type="jobseeker",
+            target_id=obj.number,
+            ip=client_ip(request),
+        )
+        context = {
+            "jobseeker": obj,
+            "service_url": settings.SERVICE_URL or request.build_absolute_uri("/"),
+            "sender": settings.MAIL_SENDER,
+            "site_name": settings.SITE_NAME,
+            "back_url": reverse("admin:jobseekers_jobseeker_change", args=[quote(obj.pk)]),
+        }
+        return TemplateResponse(request, "jobseekers/guide.html", context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """履歴: this person's audit events (the register's, and the account's), not Django's
+        LogEntry, which the service never writes."""
+        obj = self._object_or_404(request, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        where = Q(target_type="jobseeker", target_id=obj.number)
+        if obj.user_id is not None:
+            where |= Q(target_type="user", target_id=str(obj.user_id))
+        events = AuditEvent.objects.filter(where).order_by("-created_at", "-id")
+        page = Paginator(events, 100).get_page(request.GET.get("p"))
+        for event in page.object_list:
+            event.label = action_label(event.action)
+        context = self._context(
+            request,
+            gettext("%(number)s %(name)s さんの履歴") % {"number": obj.number, "name": obj.name},
+            original=obj,
+            page=page,
+        )
+        return TemplateResponse(request, "admin/jobseekers/jobseeker/history.html", context)
 
     def save_model(self, request, obj, form, change):
         saved = jobseeker_save(
