@@ -9,7 +9,7 @@ from portal.accounts.services import login_lock_status
 from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
-from tests.accounts.conftest import login_post, make_account, no_otp  # noqa: F401 (fixtures)
+from tests.accounts.conftest import login_post
 from tests.jobseekers.test_admin import staff_user
 
 pytestmark = pytest.mark.django_db
@@ -125,10 +125,13 @@ def test_guide_sheet_holds_url_address_sender_and_steps_and_is_audited(
     assert "https://mypage.example.jp/" in html
     assert "taro@example.jp" in html
     assert settings.MAIL_SENDER in html
-    for step in ("ステップ1 マイページ利用規約等への同意",
-                 "ステップ2 メールアドレスの入力（パスワード登録申込）",
-                 "ステップ3 パスワードの登録",
-                 "ステップ4 求職者マイページアカウント登録完了、求職者マイページの開設"):  # fmt: skip
+    steps = [
+        "ステップ1 マイページ利用規約等への同意",
+        "ステップ2 メールアドレスの入力（パスワード登録申込）",
+        "ステップ3 パスワードの登録",
+        "ステップ4 求職者マイページアカウント登録完了、求職者マイページの開設",
+    ]
+    for step in steps:
         assert step in html
     assert "1987" not in html and jobseeker.number not in html
     event = AuditEvent.objects.get(action="jobseeker.guide_printed")
@@ -152,5 +155,7 @@ def test_audit_log_in_japanese_with_the_job_seeker_number_and_filters(
     assert "13010-00001234" in cleared.content.decode()
     by_actor = client.get(changelist, {"actor": str(counter.pk)})
     assert {e.actor_id for e in by_actor.context["cl"].result_list} == {counter.pk}
-    today = client.get(changelist, {"created_at__gte": "2000-01-01"})
-    assert today.status_code == 200
+    today = client.get(changelist, {"created_at__gte": "2000-01-01T00:00:00+09:00"})
+    assert len(today.context["cl"].result_list) >= 1
+    future = client.get(changelist, {"created_at__gte": "2999-01-01T00:00:00+09:00"})
+    assert len(future.context["cl"].result_list) == 0
