@@ -8,6 +8,7 @@ carry both the key and the account."""
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Lower
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -65,8 +66,12 @@ class MailFailedFilter(admin.SimpleListFilter):
         if self.value() != "failed":
             return queryset
         failed_to = OutboundMail.objects.filter(status=OutboundMail.Status.FAILED).values("to")
-        return queryset.filter(email__in=failed_to).filter(
-            last_mail_status=OutboundMail.Status.FAILED
+        # Addresses are stored in lower case: Lower("email") lets the register's unique index
+        # on it find the few addresses with a failed mail.
+        return (
+            queryset.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=failed_to)
+            .filter(last_mail_status=OutboundMail.Status.FAILED)
         )
 
 

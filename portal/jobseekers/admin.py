@@ -99,7 +99,26 @@ class UploadForm(forms.Form):
     )
 
 
+class OfficeFilter(admin.SimpleListFilter):
+    """The offices in the register; a job seeker without one is listed as 「未設定」 (Django's
+    own filter would show an empty link)."""
+
+    title = _("ハローワーク")
+    parameter_name = "office"
+    NONE = "-"
+
+    def lookups(self, request, model_admin):
+        offices = JobSeeker.objects.order_by("office").values_list("office", flat=True).distinct()
+        return [(office or self.NONE, office or _("未設定")) for office in offices]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(office="" if self.value() == self.NONE else self.value())
+
+
 REJECTIONS_PER_PAGE = 500
+UPLOAD_REFRESH_SECONDS = 3
 
 
 @admin.register(JobSeeker)
@@ -120,7 +139,7 @@ class JobSeekerAdmin(
         "last_mail_status",
         "updated_at",
     )
-    list_filter = ("status", "office")
+    list_filter = ("status", OfficeFilter)
     search_fields = ("number", "name", "name_kana", "email")
     search_help_text = _("求職番号・氏名・カナ・メールアドレスの一部で検索できます。")
     ordering = ("number",)
@@ -229,8 +248,18 @@ class JobSeekerAdmin(
         page = Paginator(upload.rejections.order_by("line", "id"), REJECTIONS_PER_PAGE).get_page(
             request.GET.get("p")
         )
-        context = self._context(request, gettext("CSV取込みの結果"), upload=upload, page=page)
-        return TemplateResponse(request, "admin/jobseekers/jobseeker/upload_result.html", context)
+        refresh = not upload.finished and request.GET.get("refresh") != "off"
+        context = self._context(
+            request, gettext("CSV取込みの結果"), upload=upload, page=page, refresh=refresh
+        )
+        response = TemplateResponse(
+            request, "admin/jobseekers/jobseeker/upload_result.html", context
+        )
+        if refresh:
+            # The page reloads itself while the import runs, without JavaScript; the header
+            # rather than <meta> keeps it out of the document, and the page offers to stop it.
+            response["Refresh"] = str(UPLOAD_REFRESH_SECONDS)
+        return response
 
     def upload_rejections_view(self, request, upload_id):
         if not self.has_add_permission(request):
