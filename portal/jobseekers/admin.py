@@ -8,11 +8,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -99,6 +101,34 @@ class UploadForm(forms.Form):
     )
 
 
+OFFICES_CACHE_KEY = "jobseekers:admin:offices"
+OFFICES_CACHE_SECONDS = 300
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL the unfiltered register is counted from the planner's statistics
+    (pg_class.reltuples) rather than by COUNT(*) over every row; a filtered list, or another
+    database, is counted exactly."""
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [self.object_list.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row is not None and row[0] >= ESTIMATE_ABOVE_ROWS:
+                return row[0]
+        return super().count
+
+
+# Below this many rows an exact count is cheap, and the estimate may be stale or unknown (-1).
+ESTIMATE_ABOVE_ROWS = 100_000
+
+
 class OfficeFilter(admin.SimpleListFilter):
     """The offices in the register; a job seeker without one is listed as 「未設定」 (Django's
     own filter would show an empty link)."""
@@ -144,6 +174,7 @@ class JobSeekerAdmin(
     search_help_text = _("求職番号・氏名・カナ・メールアドレスの一部で検索できます。")
     ordering = ("number",)
     list_per_page = 50
+    paginator = EstimatedCountPaginator
     # The register can hold millions of rows: no second COUNT(*) for the unfiltered total.
     show_full_result_count = False
     fieldsets = (
