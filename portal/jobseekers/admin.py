@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
@@ -138,7 +139,15 @@ class OfficeFilter(admin.SimpleListFilter):
     NONE = "-"
 
     def lookups(self, request, model_admin):
-        offices = JobSeeker.objects.order_by("office").values_list("office", flat=True).distinct()
+        # DISTINCT reads the whole register: the list of offices is kept in the cache for a
+        # while rather than computed for every page of the list.
+        offices = cache.get_or_set(
+            OFFICES_CACHE_KEY,
+            lambda: list(
+                JobSeeker.objects.order_by("office").values_list("office", flat=True).distinct()
+            ),
+            OFFICES_CACHE_SECONDS,
+        )
         return [(office or self.NONE, office or _("未設定")) for office in offices]
 
     def queryset(self, request, queryset):
