@@ -63,37 +63,42 @@ def setup_data():
     staff, _ = user_model.objects.get_or_create(
         email="bench-list@example.jp", defaults={"is_staff": True, "is_superuser": True}
     )
-    if not OutboundMail.objects.filter(kind="bench").exists():
-        # A mail to every 500th job seeker, a tenth of them failed.
-        mails = [
-            OutboundMail(
-                to=f"seeker{i:08d}@example.jp",
-                kind="bench",
-                subject="bench",
-                body="",
-                status=OutboundMail.Status.FAILED if i % 5000 == 0 else OutboundMail.Status.SENT,
-            )
-            for i in range(0, 1_000_000, 500)
-        ]
-        OutboundMail.objects.bulk_create(mails)
-        # Accounts for the first 1,000 job seekers (numbers as the generator writes them),
-        # one of them locked.
-        offices = ["13010", "13020", "27010", "13010"]
-        numbers = [f"{offices[i % 4]}-{i:08d}" for i in range(1_000)]
-        for seeker in JobSeeker.objects.filter(number__in=numbers, user__isnull=True):
-            account = user_model.objects.create_user(seeker.email, None)
-            JobSeeker.objects.filter(pk=seeker.pk).update(user=account, status="active")
-        locked = user_model.objects.get(email="seeker00000007@example.jp")
-        LoginThrottle.objects.create(
-            login_key=login_key(locked.email),
-            scope="account",
-            failures=20,
-            last_failure_at=clock.now(),
-            locked_until=clock.now() + dt.timedelta(days=1),
+    # The same fixtures on every run: earlier ones are replaced.
+    OutboundMail.objects.filter(kind="bench").delete()
+    # A mail to every 500th job seeker, a tenth of them failed.
+    mails = [
+        OutboundMail(
+            to=f"seeker{i:08d}@example.jp",
+            kind="bench",
+            subject="bench",
+            body="",
+            status=OutboundMail.Status.FAILED if i % 5000 == 0 else OutboundMail.Status.SENT,
         )
-        LoginEvent.objects.create(
-            user=locked, login_key=login_key(locked.email), outcome="password_failure"
-        )
+        for i in range(0, 1_000_000, 500)
+    ]
+    OutboundMail.objects.bulk_create(mails)
+    # Accounts for the first 1,000 job seekers (numbers as the generator writes them),
+    # one of them locked.
+    offices = ["13010", "13020", "27010", "13010"]
+    numbers = [f"{offices[i % 4]}-{i:08d}" for i in range(1_000)]
+    for seeker in JobSeeker.objects.filter(number__in=numbers, user__isnull=True):
+        account = user_model.objects.filter(
+            email=seeker.email
+        ).first() or user_model.objects.create_user(seeker.email, None)
+        JobSeeker.objects.filter(pk=seeker.pk).update(user=account, status="active")
+    locked = user_model.objects.get(email="seeker00000007@example.jp")
+    LoginThrottle.objects.filter(login_key=login_key(locked.email)).delete()
+    LoginEvent.objects.filter(login_key=login_key(locked.email)).delete()
+    LoginThrottle.objects.create(
+        login_key=login_key(locked.email),
+        scope="account",
+        failures=20,
+        last_failure_at=clock.now(),
+        locked_until=clock.now() + dt.timedelta(days=1),
+    )
+    LoginEvent.objects.create(
+        user=locked, login_key=login_key(locked.email), outcome="password_failure"
+    )
     # As autovacuum would have by now on a live database: statistics for the planner (and for
     # the list's estimated total).
     with connection.cursor() as cursor:
