@@ -99,6 +99,12 @@ def test_upload_list_jobseeker_page_and_audit_log(site, clerk_page, settings, tm
     for header in ("状態", "ロック", "最後のメール"):
         assert page.get_by_role("columnheader", name=header).first.is_visible()
     assert_no_horizontal_scroll(page, "job seeker list at 1280x800")
+    # Nor does the table scroll inside its box (Django's admin lets it).
+    table_excess = page.evaluate(
+        "() => { const box = document.querySelector('#changelist .results');"
+        " return box.scrollWidth - box.clientWidth; }"
+    )
+    assert table_excess <= 0, f"the list's table scrolls sideways by {table_excess}px"
     assert_axe_clean(page, "job seeker list")
     shot(page, "list-1280x800")
 
