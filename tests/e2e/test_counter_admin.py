@@ -109,9 +109,15 @@ def test_upload_list_jobseeker_page_and_audit_log(site, clerk_page, settings, tm
     shot(page, "list-1280x800")
 
     seeker = JobSeeker.objects.get(number="13010-00000001")
+    # An opened account, so that the page offers the unlock button.
+    account = User.objects.create_user(seeker.email, "Taro#pass1")
+    JobSeeker.objects.filter(pk=seeker.pk).update(user=account, status=JobSeeker.Status.ACTIVE)
     page.goto(reverse("admin:jobseekers_jobseeker_change", args=[seeker.pk]))
     assert_axe_clean(page, "job seeker page")
     shot(page, "jobseeker-page")
+    page.get_by_role("button", name="ログインのロックを解除").click()
+    page.get_by_text("ロックはかかっていませんでした").wait_for()
+    assert_axe_clean(page, "job seeker page after unlock")
     page.get_by_role("link", name="履歴").click()
     page.get_by_text("求職者ページの表示").first.wait_for()
     assert_axe_clean(page, "history")
