@@ -149,3 +149,38 @@ def test_only_staff_who_may_add_can_upload(client, settings, tmp_path):
 )
 def test_csv_cell_safe(value, expected):
     assert csv_cell_safe(value) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_running_mail_worker_imports_an_upload_in_its_own_thread(
+    client, settings, tmp_path, monkeypatch
+):
+    import threading
+    import time
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.jobseekers.uploads import jobseeker_upload_create
+    from portal.mail.management.commands import deliver_mail
+
+    settings.CSV_UPLOAD_DIR = tmp_path / "uploads"
+    content = ("\r\n".join([HEADER, LINES[0]]) + "\r\n").encode()
+    upload = jobseeker_upload_create(
+        SimpleUploadedFile("one.csv", content), actor=None, ip="127.0.0.1"
+    )
+    monkeypatch.setattr(deliver_mail.signal, "signal", lambda *args: None)
+    command = deliver_mail.Command()
+    worker = threading.Thread(target=command.handle, kwargs={"batch_size": 10, "idle_sleep": 0.1})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            upload.refresh_from_db()
+            if upload.finished:
+                break
+            time.sleep(0.2)
+    finally:
+        command.stopping = True
+        worker.join(timeout=30)
+    assert upload.status == JobSeekerUpload.Status.DONE
+    assert JobSeeker.objects.filter(number="13010-00000001").exists()

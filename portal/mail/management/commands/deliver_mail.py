@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 # Waits between tries while the database cannot be reached: 1 s, doubling, at most 30 s.
 RETRY_FIRST_SECONDS = 1
 RETRY_MAX_SECONDS = 30
+# How often the import thread looks for an uploaded CSV file.
+IMPORT_POLL_SECONDS = 1.0
 
 
 def database_retry_delays():
@@ -99,27 +101,35 @@ class Command(BaseCommand):
             self.stdout.write(f"imported {imported}")
 
     def _import_forever(self, idle_sleep: float) -> None:
-        """Imports uploaded CSV files one at a time until the worker stops. A run cut short by
-        the stop is claimed again by a worker once its heartbeat is stale."""
+        """Imports uploaded CSV files one at a time until the worker stops, looking for one
+        after each wait. A run cut short by the stop is claimed again by a worker once its
+        heartbeat is stale."""
+        wait = max(idle_sleep, IMPORT_POLL_SECONDS)
         try:
-            while not self.stopping:
+            while self._import_wait(wait):
                 try:
-                    if jobseeker_upload_run_next():
-                        continue
+                    while not self.stopping and jobseeker_upload_run_next():
+                        pass
+                    wait = max(idle_sleep, IMPORT_POLL_SECONDS)
                 except DATABASE_UNREACHABLE as exc:
                     logger.error(
                         "csv import cannot reach the database; trying again",
                         extra={"error": f"{type(exc).__name__}: {exc}"},
                     )
                     connections.close_all()
-                    self._sleep(RETRY_MAX_SECONDS)
-                    continue
+                    wait = RETRY_MAX_SECONDS
                 except Exception:
                     # One bad run must not stop the mails; it is logged with its traceback.
                     logger.exception("csv import failed")
-                self._sleep(max(idle_sleep, 1.0))
         finally:
             connections.close_all()
+
+    def _import_wait(self, seconds: float) -> bool:
+        """Waits (its own clock, apart from the delivery loop's), False once stopping."""
+        until = time.monotonic() + seconds
+        while not self.stopping and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
+        return not self.stopping
 
     def _sleep(self, seconds: float) -> None:
         """Sleeps, waking early on SIGTERM/SIGINT."""
