@@ -210,6 +210,16 @@ if DEMO_MAILBOX and not DEBUG:
     raise ImproperlyConfigured("DEMO_MAILBOX needs DEBUG=1; it must never run in production.")
 DEMO_MAILBOX_DIR = VAR_DIR / "mailbox"
 
+# CSV upload in the staff admin: larger files are refused. The worker (deliver_mail) imports
+# the file from CSV_UPLOAD_DIR, which the web servers and the worker must share.
+CSV_UPLOAD_MAX_MB = env.int("CSV_UPLOAD_MAX_MB", default=200)
+CSV_UPLOAD_DIR = Path(env.str("CSV_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+# A running import renews its heartbeat at each batch; silent this long, another worker redoes it.
+CSV_IMPORT_STALE_SECONDS = env.int("CSV_IMPORT_STALE_SECONDS", default=600)
+# The address printed on the 「マイページ開設のご案内」 sheet; empty: the address the staff page was
+# opened at.
+SERVICE_URL = env.str("SERVICE_URL", default="")
+
 SITE_NAME = env.str("SITE_NAME", default="ハローワーク インターネットサービス（サンプル）")
 OFFICE_CONTACT = env.str(
     "OFFICE_CONTACT", default="求職申込みをしたハローワークの窓口にお問い合わせください。"

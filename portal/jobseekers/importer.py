@@ -246,8 +246,9 @@ class _Writer:
 
 
 class _Run:
-    def __init__(self, result, *, batch_size, today, on_reject, writer) -> None:
+    def __init__(self, result, *, batch_size, today, on_reject, writer, on_progress=None) -> None:
         self.result = result
+        self.on_progress = on_progress
         self.batch_size = batch_size
         self.today = today
         self.on_reject = on_reject
@@ -324,6 +325,8 @@ class _Run:
         if self.on_reject is not None:
             for line, message in sorted(refused):
                 self.on_reject(line, message)
+        if self.on_progress is not None:
+            self.on_progress(self.result)
 
     def close(self) -> None:
         self.writer.close(self.pending)
@@ -340,13 +343,15 @@ def jobseeker_import(
     batch_size: int = DEFAULT_BATCH_SIZE,
     today: dt.date | None = None,
     concurrent: bool | None = None,
+    on_progress: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Imports a CSV file of job seekers; see the module docstring. Refused rows are passed to
     `on_reject(line, message)` in line order. Raises ImportFileError when the file as a whole
     cannot be read (encoding, header). One audit event records the run, one each changed row.
 
     `concurrent` writes in a thread of its own while the next batch is read; by default on
-    PostgreSQL when no transaction is open (the writer thread has its own connection)."""
+    PostgreSQL when no transaction is open (the writer thread has its own connection).
+    `on_progress(result)` is called after each batch with the counts so far."""
     result = ImportResult(file=Path(path).name)
     result.encoding = detect_encoding(path)
     today = today or timezone.localdate(clock.now())
@@ -372,6 +377,7 @@ def jobseeker_import(
             today=today,
             on_reject=on_reject,
             writer=_Writer(concurrent=concurrent, kwargs=writer_kwargs),
+            on_progress=on_progress,
         )
         try:
             for line, cells, problem in rows:

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_build, audit_event_record
 from portal.core.clock import clock
-from portal.core.text import normalize_input
+from portal.core.text import normalize_input, to_katakana
 from portal.jobseekers.models import JOB_SEEKER_NUMBER_PATTERN, JobSeeker
 
 _NUMBER_RE = re.compile(JOB_SEEKER_NUMBER_PATTERN)
@@ -152,7 +152,8 @@ def jobseeker_parse(raw: Mapping[str, object], *, today: dt.date | None = None) 
     message_dict names each bad field. Pass `today` when parsing many rows."""
     number = _normalize(raw.get("number"))
     name = _normalize(raw.get("name"))
-    name_kana = _normalize(raw.get("name_kana"))
+    # 氏名（カナ） accepts hiragana and is stored in katakana.
+    name_kana = to_katakana(_normalize(raw.get("name_kana")))
     office = _normalize(raw.get("office"))
     errors: dict[str, list[str]] = {}
     if not _NUMBER_RE.match(number):
