@@ -236,7 +236,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- I18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", _("Japanese"))]
+LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

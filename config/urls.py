@@ -1,15 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
-admin.site.site_header = "求職者マイページ 窓口管理"
-admin.site.site_title = "窓口管理"
-admin.site.index_title = "窓口業務"
+admin.site.site_header = gettext_lazy("求職者マイページ 窓口管理")
+admin.site.site_title = gettext_lazy("窓口管理")
+admin.site.index_title = gettext_lazy("窓口業務")
 
 urlpatterns = [
     path("", include("portal.registration.urls")),
     path("", include("portal.accounts.urls")),
     path("staff/", admin.site.urls),
+    # set_language: the language switch on every page posts here (a cookie keeps the choice).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("portal.ops.urls")),
 ]
 

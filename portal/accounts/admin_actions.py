@@ -41,7 +41,7 @@ ACCOUNT_FIELDS = ("account_status", "recent_mails", "email_change_link")
 def _when(value) -> str:
     if value is None:
         return "-"
-    return date_format(timezone.localtime(value), "Y年n月j日 H:i")
+    return date_format(timezone.localtime(value), gettext("Y年n月j日 H:i"))
 
 
 def _unlock(request, users) -> int:

@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.db.models import CharField, EmailField
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 
 class AccountsConfig(AppConfig):
     name = "portal.accounts"
     label = "accounts"
-    verbose_name = "アカウント"
+    verbose_name = gettext_lazy("アカウント")
 
     def ready(self) -> None:
         # `email__lower=...` compiles to LOWER(email) = ..., which the functional unique

@@ -30,14 +30,14 @@ def lock_message(locked_until, *, staff: bool = False) -> str:
             "ログインに続けて失敗したため、このIDでのログインを一時的に停止しています。"
             "%(until)s以降にもう一度お試しください。急ぐ場合は、ほかの管理者に"
             "ロックの解除を依頼してください。"
-        ) % {"until": date_format(local, "Y年n月j日 G時i分")}
+        ) % {"until": date_format(local, gettext("Y年n月j日 G時i分"))}
     return gettext(
         "ログインに続けて失敗したため、このIDでのログインを一時的に停止しています。"
         "%(until)s以降にもう一度お試しください。"
         "すぐにログインしたい場合は、「パスワードを忘れた方」からパスワードを再設定すると、"
         "停止が解除されます。%(contact)s"
     ) % {
-        "until": date_format(local, "Y年n月j日 G時i分"),
+        "until": date_format(local, gettext("Y年n月j日 G時i分")),
         "contact": settings.OFFICE_CONTACT,
     }
 

@@ -150,7 +150,7 @@ def _column_map(header: list[str]) -> dict[str, int]:
                 "1行目の見出しが正しくありません。%(problems)s。"
                 "見出しは %(expected)s としてください。"
             )
-            % {"problems": "。".join(problems), "expected": expected}
+            % {"problems": _("。").join(problems), "expected": expected}
         )
     return {COLUMNS[name]: index for index, name in enumerate(names) if name}
 

@@ -18,7 +18,9 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Now
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import pgettext
 
 from portal.core.clock import clock
 from portal.core.text import normalize_email
@@ -32,9 +34,12 @@ SECRET_MARKER = "@@SECRET@@"  # noqa: S105 (a placeholder, not a secret)
 DEADLINE_MARKER = "@@DEADLINE@@"
 
 
-def format_jst(moment: dt.datetime) -> str:
+def format_jst(moment: dt.datetime, language: str | None = None) -> str:
+    """A deadline in Japan's time, written in `language`'s way (the active one by default):
+    `2026年12月3日 16:07`, `3 December 2026, 16:07 JST`."""
     local = timezone.localtime(moment, ZoneInfo("Asia/Tokyo"))
-    return f"{local:%Y年%m月%d日 %H時%M分}（日本時間）"
+    with translation.override(language or translation.get_language()):
+        return date_format(local, pgettext("mail deadline", "Y年n月j日 H:i"))
 
 
 def mail_render(kind: str, context: dict) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from portal.jobseekers.services import jobseeker_register
 from portal.mail.demo_sink import demo_sink_start
@@ -42,12 +43,20 @@ class Command(BaseCommand):
         demo_sink_start("127.0.0.1", settings.EMAIL_PORT)
         threading.Thread(target=self._deliver_forever, daemon=True, name="mail-worker").start()
         base = f"http://127.0.0.1:{port}"
+        people = "".join(
+            gettext("    %(email)s  生年月日 %(birth)s\n") % {"email": e, "birth": b}
+            for _, _, _, e, b in DEMO_JOBSEEKERS
+        )
         self.stdout.write(
-            "\n求職者マイページ デモ\n"
-            f"  トップ:            {base}/\n"
-            f"  デモ用メールボックス: {base}/demo/mailbox/  (認証キーのメールはここに届きます)\n"
-            "  デモ用の求職者（窓口で登録済み・パスワード未登録）:\n"
-            + "".join(f"    {e}  生年月日 {b}\n" for _, _, _, e, b in DEMO_JOBSEEKERS)
+            gettext(
+                "\n求職者マイページ デモ\n"
+                "  トップ:            %(base)s/\n"
+                "  デモ用メールボックス: %(base)s/demo/mailbox/  "
+                "(認証キーのメールはここに届きます)\n"
+                "  デモ用の求職者（窓口で登録済み・パスワード未登録）:\n"
+            )
+            % {"base": base}
+            + people
         )
         call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
 
