@@ -19,7 +19,7 @@ from portal.jobseekers.services import (
     jobseeker_save,
 )
 
-EDITABLE = ("number", "name", "name_kana", "email", "birth_date", "office")
+EDITABLE = ("number", "name", "name_kana", "email", "birth_date", "office", "language")
 
 
 class JobSeekerAdminForm(forms.ModelForm):
@@ -83,10 +83,11 @@ class JobSeekerAdmin(ControlCharacterSafeAdminMixin, JobSeekerAccountAdminMixin,
         "email",
         "birth_date",
         "office",
+        "language",
         "status",
         "updated_at",
     )
-    list_filter = ("status", "office")
+    list_filter = ("status", "language", "office")
     search_fields = ("number", "name", "name_kana", "email")
     search_help_text = _("求職番号・氏名・カナ・メールアドレスの一部で検索できます。")
     ordering = ("number",)

@@ -45,7 +45,7 @@ REQUIRED_COLUMNS = {
     "email": "email",
     "birth_date": "birth_date",
 }
-OPTIONAL_COLUMNS = {"office": "office"}
+OPTIONAL_COLUMNS = {"office": "office", "language": "language"}
 COLUMNS = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
 DEFAULT_BATCH_SIZE = 10_000
 _SCAN_CHUNK = 1 << 20

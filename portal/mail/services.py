@@ -42,6 +42,12 @@ def format_jst(moment: dt.datetime, language: str | None = None) -> str:
         return date_format(local, pgettext("mail deadline", "Y年n月j日 H:i"))
 
 
+def language_or_default(language: str | None) -> str:
+    """`language` if the service offers it, else the default language."""
+    offered = {code for code, _name in settings.LANGUAGES}
+    return language if language in offered else settings.LANGUAGE_CODE
+
+
 def mail_render(kind: str, context: dict) -> tuple[str, str]:
     subject = render_to_string(f"mail/{kind}.subject.txt", context).strip()
     body = render_to_string(f"mail/{kind}.body.txt", context)
@@ -74,12 +80,18 @@ def mail_queue(
     secret: str | None = None,
     secret_valid_minutes: int | None = None,
     deliver: bool = True,
+    language: str | None = None,
 ) -> OutboundMail:
     """Queues one mail; call inside the transaction of the change that causes it.
 
     `deliver=False` writes the same row as suppressed, for request paths that must do the same
     work whether or not a mail goes out. Past settings.MAILS_PER_ADDRESS_PER_DAY the row is
-    written as capped and nothing is sent."""
+    written as capped and nothing is sent.
+
+    `language` is the person's (the page's that asked for the mail, or the job seeker's own);
+    without it the mail is in settings.LANGUAGE_CODE, never in the active language, which may
+    be a clerk's or the worker's."""
+    language = language_or_default(language)
     address = normalize_email(to)
     now = clock.now()
     context = dict(context or {})
@@ -90,7 +102,8 @@ def mail_queue(
         site_name=settings.SITE_NAME,
         contact=settings.OFFICE_CONTACT,
     )
-    subject, body = mail_render(kind, context)
+    with translation.override(language):
+        subject, body = mail_render(kind, context)
     if SECRET_MARKER in subject:
         raise ValueError("a secret must never be in a mail's subject")
     capped = (
@@ -108,6 +121,7 @@ def mail_queue(
         created_at=now,
         to=address,
         kind=kind,
+        language=language,
         subject=subject,
         body=body,
         secret_sealed=seal(secret) if secret is not None else None,
@@ -188,7 +202,7 @@ def _message(mail: OutboundMail, now: dt.datetime) -> EmailMessage:
         # a mail sent again after a lost answer carries the first one's deadline.
         started = mail.handed_over_at or now
         deadline = started + dt.timedelta(minutes=mail.secret_valid_minutes)
-        body = body.replace(DEADLINE_MARKER, format_jst(deadline))
+        body = body.replace(DEADLINE_MARKER, format_jst(deadline, mail.language))
     return EmailMessage(
         subject=mail.subject, body=body, from_email=settings.MAIL_SENDER, to=[mail.to]
     )

@@ -225,6 +225,7 @@ def _identity_submit(request, form, flow) -> bool:
         email=form.cleaned_data["email"],
         birth_date=form.cleaned_data["birth_date"],
         ip=client_ip(request),
+        language=request.LANGUAGE_CODE,
     )
     if refused:
         form.add_error(None, _resend_refused_message(refused))
@@ -286,6 +287,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             key=form.cleaned_data["key"],
             password=form.cleaned_data["password1"],
             ip=client_ip(request),
+            language=request.LANGUAGE_CODE,
         )
         outcome = result.outcome
         if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
@@ -336,7 +338,9 @@ def _resend(request, purpose: Purpose, screen: str):
     if elsewhere:
         return elsewhere
     try:
-        refused = services.flow_resend_key(flow, ip=client_ip(request))
+        refused = services.flow_resend_key(
+            flow, ip=client_ip(request), language=request.LANGUAGE_CODE
+        )
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
     if refused:

@@ -15,6 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True, help=gettext_lazy("メールアドレス"))
         parser.add_argument("--birth-date", required=True, help=gettext_lazy("生年月日 YYYY-MM-DD"))
         parser.add_argument("--office", default="", help=gettext_lazy("ハローワーク（任意）"))
+        parser.add_argument(
+            "--language", default="", help=gettext_lazy("希望する言語 ja/en（任意）")
+        )
 
     def handle(self, *args, **options):
         raw = {
@@ -24,6 +27,7 @@ class Command(BaseCommand):
             "email": options["email"],
             "birth_date": options["birth_date"],
             "office": options["office"],
+            "language": options["language"],
         }
         try:
             jobseeker = jobseeker_register(
