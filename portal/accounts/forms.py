@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.forms import PortalForm
+from portal.core.site import site_text
 from portal.core.text import normalize_input
 
 LOGIN_ID_MAX_LENGTH = 254
@@ -38,7 +39,7 @@ def lock_message(locked_until, *, staff: bool = False) -> str:
         "停止が解除されます。%(contact)s"
     ) % {
         "until": date_format(local, gettext("Y年n月j日 G時i分")),
-        "contact": settings.OFFICE_CONTACT,
+        "contact": site_text("OFFICE_CONTACT"),
     }
 
 

@@ -29,6 +29,7 @@ from portal.accounts.forms import (
 from portal.accounts.services import LoginStatus, OtpOutcome
 from portal.accounts.user_agents import browser_label
 from portal.core.client_ip import client_ip
+from portal.core.site import site_text
 from portal.jobseekers.language import jobseeker_language_set
 
 # The pending one-time-password step, kept in the (still anonymous) session.
@@ -64,7 +65,7 @@ def mypage_view(view):
             messages.error(
                 request,
                 _("このアカウントではマイページを利用できません。%(contact)s")
-                % {"contact": settings.OFFICE_CONTACT},
+                % {"contact": site_text("OFFICE_CONTACT")},
             )
             return redirect("accounts:login")
         request.jobseeker = services.jobseeker_of(request.user)
@@ -129,7 +130,7 @@ def _otp_cap_message() -> str:
         "ワンタイムパスワードのメールの送信回数が上限に達したため、いまは送信できません。"
         "しばらく時間をおいてから（1時間ほど）、もう一度お試しください。お急ぎの場合は、"
         "%(contact)s"
-    ) % {"contact": settings.OFFICE_CONTACT}
+    ) % {"contact": site_text("OFFICE_CONTACT")}
 
 
 def _restart_login(request, message: str, *, level=messages.ERROR):
@@ -292,7 +293,7 @@ def profile_view(request):
     return render(
         request,
         "accounts/profile.html",
-        {"jobseeker": request.jobseeker, "office_contact": settings.OFFICE_CONTACT},
+        {"jobseeker": request.jobseeker, "office_contact": site_text("OFFICE_CONTACT")},
     )
 
 

@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
 from portal.core.clock import clock
+from portal.core.site import site_text
 from portal.core.text import normalize_email
 from portal.mail.models import MailAttempt, MailWorker, OutboundMail
 from portal.mail.sealing import seal, unseal
@@ -99,8 +100,9 @@ def mail_queue(
         secret=SECRET_MARKER,
         deadline=DEADLINE_MARKER,
         sender=settings.MAIL_SENDER,
-        site_name=settings.SITE_NAME,
-        contact=settings.OFFICE_CONTACT,
+        site_name=site_text("SITE_NAME", language),
+        contact=site_text("OFFICE_CONTACT", language),
+        office_contact=site_text("OFFICE_CONTACT", language),
     )
     with translation.override(language):
         subject, body = mail_render(kind, context)
