@@ -72,7 +72,7 @@ def _call_name(call: ast.Call) -> str | None:
     return None
 
 
-def python_leftovers(path: Path) -> list[str]:
+def python_leftovers(path: Path, relative: str | None = None) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     inside_gettext: set[int] = set()
     for node in ast.walk(tree):
@@ -81,7 +81,7 @@ def python_leftovers(path: Path) -> list[str]:
                 for sub in ast.walk(arg):
                     inside_gettext.add(id(sub))
     docstrings = _docstrings(tree)
-    relative = str(path.relative_to(PORTAL))
+    relative = relative or str(path.relative_to(PORTAL))
     found = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
