@@ -129,3 +129,13 @@ def redis_commands(monkeypatch):
 
     monkeypatch.setattr(Redis, "execute_command", counting)
     return commands
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """LocaleMiddleware activates the request's language in this thread and leaves it there:
+    a test that asked for English must not leave it to the next test."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -3,6 +3,7 @@ rules (`jobseeker_check`); saving and deleting go through the service, which wri
 events with the staff member and the client IP."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,13 @@ class JobSeekerAdminForm(forms.ModelForm):
         label=_("生年月日"), help_text=_("西暦の年-月-日（例：1990-04-01）")
     )
     office = forms.CharField(label=_("ハローワーク"), required=False)
+    # Not required: a form without it keeps the job seeker's language (a new one gets the default).
+    language = forms.ChoiceField(
+        label=_("希望する言語"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("この求職者に送るメールの言語です（窓口の操作によるメールを含む）。"),
+    )
 
     class Meta:
         model = JobSeeker

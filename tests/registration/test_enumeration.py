@@ -1,5 +1,6 @@
 """② answers the same whatever the register holds: same page, same cookies, same database work,
-and every limit answers the same for an address that exists and one that does not."""
+and every limit answers the same for an address that exists and one that does not. In
+Japanese and in English: ② never writes the job seeker's own language."""
 
 import re
 
@@ -38,8 +39,8 @@ def _normalised(html: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
 
 
-def _submit(email, birth_date):
-    journey = Journey()
+def _submit(email, birth_date, language="ja"):
+    journey = Journey(language=language)
     journey.agree()
     with CaptureQueriesContext(connection) as queries:
         response = journey.identity(email, birth_date)
@@ -48,12 +49,19 @@ def _submit(email, birth_date):
     return journey, response, captured, page
 
 
-def test_identity_answers_alike_for_all_four_cases(register, smtp_server):
+def _register_rows():
+    return list(JobSeeker.objects.order_by("pk").values())
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_identity_answers_alike_for_all_four_cases(register, smtp_server, language):
     seen = {}
+    register_before = _register_rows()
     for case, (email, birth_date) in CASES.items():
         cache.clear()  # each case from the same limiter state; only the register differs
         rate_limits_clear()
-        _journey, response, queries, page = _submit(email, birth_date)
+        _journey, response, queries, page = _submit(email, birth_date, language)
+        assert f'<html lang="{language}">' in page.content.decode()
         seen[case] = {
             "status": response.status_code,
             "location": response.url,
@@ -62,8 +70,15 @@ def test_identity_answers_alike_for_all_four_cases(register, smtp_server):
             "statements": [q["sql"].split()[0] for q in queries],
             "page": _normalised(page.content.decode()),
             "outbox_rows": OutboundMail.objects.filter(to=email).count(),
+            "writes": [
+                q["sql"].split()[0] + " " + q["sql"].split()[2]
+                for q in queries
+                if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+            ],
         }
         OutboundMail.objects.filter(to=email).delete()  # so each case starts alike
+    # Nothing about any job seeker changed, their own language included.
+    assert _register_rows() == register_before
     first = seen["pending_match"]
     assert first["status"] == 302 and first["location"] == reverse("registration:password")
     for case, observed in seen.items():
@@ -93,13 +108,15 @@ def test_key_screen_for_unknown_address_behaves_like_a_real_one(register, smtp_s
     assert "あと4回" in response.content.decode()
 
 
-def test_mail_cap_answers_the_same(register, smtp_server, settings):
+@pytest.mark.parametrize("languages", [("ja", "ja", "ja"), ("en", "en", "en"), ("ja", "en", "ja")])
+def test_mail_cap_answers_the_same(register, smtp_server, settings, languages):
+    """The cap counts mails whatever their language."""
     settings.MAILS_PER_ADDRESS_PER_DAY = 2
     settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = 100
     answers = {}
     for case in ("pending_match", "unknown"):
         email, birth_date = CASES[case]
-        answers[case] = [_submit(email, birth_date)[1].url for _ in range(3)]
+        answers[case] = [_submit(email, birth_date, language)[1].url for language in languages]
     assert answers["pending_match"] == answers["unknown"]
     assert all(url == reverse("registration:password") for url in answers["unknown"])
     statuses = {
