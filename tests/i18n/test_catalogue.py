@@ -22,6 +22,8 @@ from tests.i18n.catalogue import JAPANESE, LOCALE, ROOT, context_key, read_po
 from tests.i18n.source_scan import (
     python_leftovers,
     python_modules,
+    script_leftovers,
+    scripts,
     template_leftovers,
     templates,
 )
@@ -117,6 +119,12 @@ def test_python_modules_have_no_japanese_outside_gettext():
     assert not found, found
 
 
+def test_scripts_take_their_texts_from_the_page():
+    found = {str(path.relative_to(ROOT)): script_leftovers(path) for path in scripts()}
+    assert len(found) >= 2
+    assert not {path: lines for path, lines in found.items() if lines}
+
+
 def test_the_scans_catch_japanese_outside_the_machinery(tmp_path):
     """The two scans above can fail: each finds a planted string and passes a marked one."""
     template = tmp_path / "page.html"
@@ -132,6 +140,9 @@ def test_the_scans_catch_japanese_outside_the_machinery(tmp_path):
         'A = _("訳")\nB = "未翻訳"\nC = f"{A}件"\n',
         encoding="utf-8",
     )
+    script = tmp_path / "page.js"
+    script.write_text('// 注\n/* 注 */ var a = "未翻訳";\n', encoding="utf-8")
+    assert script_leftovers(script) == ['var a = "未翻訳";']
     leftovers = python_leftovers(module, relative="module.py")
     assert [line.split(": ", 1)[1] for line in leftovers] == ["'未翻訳'", "'件'"]
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from portal.registration.terms import terms_load
 
-KEY_RE = re.compile(r"認証キー：(\d+)")
+KEY_RE = re.compile(r"(?:認証キー：|Auth key: )(\d+)")
 REFERENCE_RE = re.compile(r"受付番号：([A-Z0-9]{4}-[A-Z0-9]{4})")
 GOOD_PASSWORD = "Sakura#2026go"
 
