@@ -122,3 +122,19 @@ def test_a_missing_or_outdated_translation_falls_back_to_japanese(settings, tmp_
     assert "My Page terms of use" in page  # the other document is still English
     standalone = Client(HTTP_ACCEPT_LANGUAGE="en").get("/terms/privacy/").content.decode()
     assert "not yet available in English" in standalone
+
+
+def test_the_staff_admin_has_the_switch_and_follows_the_language():
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create_superuser("staff@example.jp", "Staff#pass1")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(staff)
+    page = client.get(reverse("admin:jobseekers_jobseeker_changelist")).content.decode()
+    assert _lang(page) == "en"
+    assert "Job Seeker My Page: counter administration" in page
+    assert "Job seeker register" in page
+    assert '<button type="submit" name="language" value="ja" lang="ja">日本語</button>' in page
+    client.post(reverse("set_language"), {"language": "ja", "next": "/staff/"})
+    page = client.get("/staff/").content.decode()
+    assert _lang(page) == "ja" and "求職者マイページ 窓口管理" in page
