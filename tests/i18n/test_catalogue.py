@@ -104,8 +104,10 @@ def test_the_catalogue_holds_every_message_of_the_sources(code, monkeypatch):
         current = {context_key(e) for e in _entries(code)}
     finally:
         po.write_bytes(committed_text)
-    assert not current - committed, f"not in the {code} catalogue (run ./dev messages)"
-    assert not committed - current, "no longer in the sources (run ./dev messages)"
+    assert not current - committed, (
+        f"not in the {code} catalogue (run ./dev messages): {sorted(current - committed)}"
+    )
+    assert not committed - current, f"no longer in the sources: {sorted(committed - current)}"
 
 
 def test_templates_have_no_japanese_outside_the_translation_tags():
