@@ -36,6 +36,7 @@ ALLOWED: set[tuple[str, str]] = {
     ("mail/management/commands/run_demo.py", "鈴木 一郎"),
     ("mail/management/commands/run_demo.py", "スズキ イチロウ"),
     ("mail/management/commands/run_demo.py", "デモ公共職業安定所"),
+    ("mail/management/commands/run_demo.py", "エマ クラーク"),
 }
 
 _TEMPLATE_MACHINERY = re.compile(

@@ -11,10 +11,12 @@ from portal.jobseekers.services import jobseeker_register
 from portal.mail.demo_sink import demo_sink_start
 from portal.mail.services import mail_deliver_due
 
+# (number, name, kana, e-mail, birth date, the job seeker's own language)
 DEMO_JOBSEEKERS = [
-    ("13010-00000001", "山田 太郎", "ヤマダ タロウ", "taro@example.jp", "1990-04-01"),
-    ("13010-00000002", "佐藤 花子", "サトウ ハナコ", "hanako@example.jp", "1985-12-24"),
-    ("27010-00000003", "鈴木 一郎", "スズキ イチロウ", "ichiro@example.jp", "1978-07-07"),
+    ("13010-00000001", "山田 太郎", "ヤマダ タロウ", "taro@example.jp", "1990-04-01", "ja"),
+    ("13010-00000002", "佐藤 花子", "サトウ ハナコ", "hanako@example.jp", "1985-12-24", "ja"),
+    ("27010-00000003", "鈴木 一郎", "スズキ イチロウ", "ichiro@example.jp", "1978-07-07", "ja"),
+    ("13010-00000004", "Emma Clark", "エマ クラーク", "emma@example.jp", "1992-03-04", "en"),
 ]
 
 
@@ -33,9 +35,10 @@ class Command(BaseCommand):
         if settings.EMAIL_HOST not in ("127.0.0.1", "localhost"):
             raise CommandError("run_demo delivers to its own local SMTP sink only.")
         call_command("migrate", verbosity=0)
-        for number, name, kana, email, birth in DEMO_JOBSEEKERS:
+        for number, name, kana, email, birth, language in DEMO_JOBSEEKERS:
             raw = {"number": number, "name": name, "name_kana": kana, "email": email,
-                   "birth_date": birth, "office": "デモ公共職業安定所"}  # fmt: skip
+                   "birth_date": birth, "office": "デモ公共職業安定所",
+                   "language": language}  # fmt: skip
             try:
                 jobseeker_register(raw, actor_label="run_demo", source="demo")
             except ValidationError as exc:
@@ -45,7 +48,7 @@ class Command(BaseCommand):
         base = f"http://127.0.0.1:{port}"
         people = "".join(
             gettext("    %(email)s  生年月日 %(birth)s\n") % {"email": e, "birth": b}
-            for _, _, _, e, b in DEMO_JOBSEEKERS
+            for _, _, _, e, b, _ in DEMO_JOBSEEKERS
         )
         self.stdout.write(
             gettext(
