@@ -156,9 +156,10 @@ class JobSeekerAccountAdminMixin:
         if not mails:
             return gettext("このアドレスへのメールはありません。")
         head = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             gettext("作成日時"),
             gettext("件名"),
+            gettext("言語"),
             gettext("状態"),
             gettext("送信日時"),
             gettext("試行回数"),
@@ -166,11 +167,14 @@ class JobSeekerAccountAdminMixin:
         )
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td lang="{}">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td>{}</td></tr>",
             (
                 (
                     _when(m.created_at),
+                    m.language,
                     m.subject,
+                    m.language,
                     m.get_status_display(),
                     _when(m.sent_at),
                     m.attempts,

@@ -1025,9 +1025,16 @@ def mails_recent_list(email: str, *, limit: int = 10):
     return list(
         OutboundMail.objects.filter(to=normalize_email(email))
         .order_by("-created_at", "-id")
-        .only("created_at", "kind", "subject", "status", "attempts", "sent_at", "last_error")[
-            :limit
-        ]
+        .only(
+            "created_at",
+            "kind",
+            "subject",
+            "language",
+            "status",
+            "attempts",
+            "sent_at",
+            "last_error",
+        )[:limit]
     )
 
 

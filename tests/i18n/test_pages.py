@@ -138,3 +138,26 @@ def test_the_staff_admin_has_the_switch_and_follows_the_language():
     client.post(reverse("set_language"), {"language": "ja", "next": "/staff/"})
     page = client.get("/staff/").content.decode()
     assert _lang(page) == "ja" and "求職者マイページ 窓口管理" in page
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_shared_cache_keeps_the_languages_apart(path):
+    """Pages depend on Accept-Language and on the language cookie: they say so, so a cache in
+    front of the service never serves one language's page for another."""
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").get(path)
+    vary = {part.strip().lower() for part in response.get("Vary", "").split(",")}
+    assert {"accept-language", "cookie"} <= vary
+
+
+def test_the_admin_shows_each_mails_language(make_jobseeker, smtp_server):
+    from django.contrib.auth import get_user_model
+
+    seeker = make_jobseeker(email="mails@example.jp", language="en")
+    Journey(language="ja").start("mails@example.jp")
+    staff = get_user_model().objects.create_superuser("staff@example.jp", "Staff#pass1")
+    client = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    client.force_login(staff)
+    page = client.get(reverse("admin:jobseekers_jobseeker_change", args=[seeker.pk]))
+    html = page.content.decode()
+    assert "<th>言語</th>" in html
+    assert '<td lang="ja">パスワード登録申込受付通知</td><td>ja</td>' in html
