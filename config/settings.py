@@ -224,6 +224,13 @@ SITE_NAME = env.str("SITE_NAME", default="ハローワーク インターネッ�
 OFFICE_CONTACT = env.str(
     "OFFICE_CONTACT", default="求職申込みをしたハローワークの窓口にお問い合わせください。"
 )
+# The same texts in English (portal.core.site.site_text picks them by language); empty falls
+# back to the Japanese ones. Another language adds SITE_NAME_<CODE> and OFFICE_CONTACT_<CODE>.
+SITE_NAME_EN = env.str("SITE_NAME_EN", default="Hello Work Internet Service (sample)")
+OFFICE_CONTACT_EN = env.str(
+    "OFFICE_CONTACT_EN",
+    default="Please ask at the Hello Work counter where you applied for a job.",
+)
 
 # --- Sessions and security headers -----------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=3 * 60 * 60)
@@ -249,7 +256,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- I18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", _("Japanese"))]
+LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

@@ -1,15 +1,20 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
-admin.site.site_header = "求職者マイページ 窓口管理"
-admin.site.site_title = "窓口管理"
-admin.site.index_title = "窓口業務"
+from portal.accounts.views import language_switch
+
+admin.site.site_header = gettext_lazy("求職者マイページ 窓口管理")
+admin.site.site_title = gettext_lazy("窓口管理")
+admin.site.index_title = gettext_lazy("窓口業務")
 
 urlpatterns = [
     path("", include("portal.registration.urls")),
     path("", include("portal.accounts.urls")),
     path("staff/", admin.site.urls),
+    # The language switch on every page posts here (Django's set_language: a cookie keeps it).
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("", include("portal.ops.urls")),
 ]
 

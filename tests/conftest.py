@@ -137,3 +137,11 @@ def client():
     from tests.browser_client import BrowserClient
 
     return BrowserClient()
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """LocaleMiddleware activates the request's language in this thread and leaves it there:
+    a test that asked for English must not leave it to the next test."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

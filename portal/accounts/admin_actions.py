@@ -36,7 +36,7 @@ ACCOUNT_FIELDS = ("account_status", "account_link", "recent_mails", "email_chang
 def _when(value) -> str:
     if value is None:
         return "-"
-    return date_format(timezone.localtime(value), "Y年n月j日 H:i")
+    return date_format(timezone.localtime(value), gettext("Y年n月j日 H:i"))
 
 
 def _unlock(request, users) -> int:
@@ -159,9 +159,10 @@ class JobSeekerAccountAdminMixin:
         if not mails:
             return gettext("このアドレスへのメールはありません。")
         head = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             gettext("作成日時"),
             gettext("件名"),
+            gettext("言語"),
             gettext("状態"),
             gettext("送信日時"),
             gettext("試行回数"),
@@ -169,11 +170,14 @@ class JobSeekerAccountAdminMixin:
         )
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td lang="{}">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td>{}</td></tr>",
             (
                 (
                     _when(m.created_at),
+                    m.language,
                     m.subject,
+                    m.language,
                     m.get_status_display(),
                     _when(m.sent_at),
                     m.attempts,

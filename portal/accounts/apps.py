@@ -2,12 +2,13 @@ from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.db.models import CharField, EmailField
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 
 class AccountsConfig(AppConfig):
     name = "portal.accounts"
     label = "accounts"
-    verbose_name = "アカウント"
+    verbose_name = gettext_lazy("アカウント")
     default = True
 
     def ready(self) -> None:

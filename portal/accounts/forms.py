@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.forms import PortalForm
+from portal.core.site import site_text
 from portal.core.text import normalize_input
 
 LOGIN_ID_MAX_LENGTH = 254
@@ -45,15 +46,15 @@ def lock_message(locked_until, *, staff: bool = False) -> str:
             "ログインに続けて失敗したため、このIDでのログインを一時的に停止しています。"
             "%(until)s以降にもう一度お試しください。急ぐ場合は、ほかの管理者に"
             "ロックの解除を依頼してください。"
-        ) % {"until": date_format(local, "Y年n月j日 G時i分")}
+        ) % {"until": date_format(local, gettext("Y年n月j日 G時i分"))}
     return gettext(
         "ログインに続けて失敗したため、このIDでのログインを一時的に停止しています。"
         "%(until)s以降にもう一度お試しください。"
         "すぐにログインしたい場合は、「パスワードを忘れた方」からパスワードを再設定すると、"
         "停止が解除されます。%(contact)s"
     ) % {
-        "until": date_format(local, "Y年n月j日 G時i分"),
-        "contact": settings.OFFICE_CONTACT,
+        "until": date_format(local, gettext("Y年n月j日 G時i分")),
+        "contact": site_text("OFFICE_CONTACT"),
     }
 
 

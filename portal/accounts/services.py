@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Q, When
 from django.db.models.functions import Greatest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
@@ -42,6 +42,7 @@ from portal.core.client_ip import client_ip
 from portal.core.clock import clock
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_email
+from portal.jobseekers.language import jobseeker_language_set, jobseeker_mail_language
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
@@ -465,6 +466,10 @@ def login_complete(request, user, *, channel: str = LoginEvent.Channel.MYPAGE) -
         # once more at the end of the request, with this.
         request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
         user_session_track(user, request.session.session_key, ip=ip, user_agent=user_agent)
+        # Signing in proves the person: the page's language becomes their own.
+        jobseeker = jobseeker_of(user)
+        if jobseeker is not None:
+            jobseeker_language_set(jobseeker, getattr(request, "LANGUAGE_CODE", None))
 
 
 # --- One-time password -------------------------------------------------------------------------
@@ -544,6 +549,8 @@ def _otp_send(challenge: LoginChallenge, user, now: dt.datetime) -> None:
             "expires_at": timezone.localtime(challenge.expires_at),
         },
         secret=code,
+        # Only a login page (or its resend) asks for this mail: the request's language.
+        language=translation.get_language(),
     )
     if mail.status == OutboundMail.Status.CAPPED:
         raise OtpMailCapReached
@@ -874,6 +881,7 @@ def account_password_change(
                 "name": jobseeker.name if jobseeker else "",
                 "changed_at": timezone.localtime(now),
             },
+            language=jobseeker_mail_language(jobseeker, translation.get_language()),
         )
         audit_event_record(
             "account.password_changed",
@@ -948,8 +956,10 @@ def jobseeker_change_email(
                 "changed_at": timezone.localtime(now),
                 "office_contact": settings.OFFICE_CONTACT,
             }
-            mail_queue(to=old_email, kind="email_changed_old", context=context)
-            mail_queue(to=email, kind="email_changed_new", context=context)
+            # The job seeker's own language, never the clerk's (whose page this may be).
+            language = jobseeker_mail_language(current)
+            mail_queue(to=old_email, kind="email_changed_old", context=context, language=language)
+            mail_queue(to=email, kind="email_changed_new", context=context, language=language)
             audit_event_record(
                 "jobseeker.email_changed",
                 actor=actor,
@@ -1030,9 +1040,16 @@ def mails_recent_list(email: str, *, limit: int = 10):
     return list(
         OutboundMail.objects.filter(to=normalize_email(email))
         .order_by("-created_at", "-id")
-        .only("created_at", "kind", "subject", "status", "attempts", "sent_at", "last_error")[
-            :limit
-        ]
+        .only(
+            "created_at",
+            "kind",
+            "subject",
+            "language",
+            "status",
+            "attempts",
+            "sent_at",
+            "last_error",
+        )[:limit]
     )
 
 

@@ -12,10 +12,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from portal.accounts import services
 from portal.accounts.forms import (
@@ -34,6 +36,8 @@ from portal.accounts.services import LoginStatus, OtpOutcome
 from portal.accounts.user_agents import browser_label
 from portal.core.client_ip import client_ip
 from portal.core.form_state import form_state_keep, form_state_restore
+from portal.core.site import site_text
+from portal.jobseekers.language import jobseeker_language_set
 
 # The pending one-time-password step, kept in the (still anonymous) session.
 OTP_SESSION_KEY = "accounts_otp"
@@ -68,7 +72,7 @@ def mypage_view(view):
             messages.error(
                 request,
                 _("このアカウントではマイページを利用できません。%(contact)s")
-                % {"contact": settings.OFFICE_CONTACT},
+                % {"contact": site_text("OFFICE_CONTACT")},
             )
             return redirect("accounts:login")
         request.jobseeker = services.jobseeker_of(request.user)
@@ -146,7 +150,7 @@ def _otp_cap_message() -> str:
         "ワンタイムパスワードのメールの送信回数が上限に達したため、いまは送信できません。"
         "しばらく時間をおいてから（1時間ほど）、もう一度お試しください。お急ぎの場合は、"
         "%(contact)s"
-    ) % {"contact": settings.OFFICE_CONTACT}
+    ) % {"contact": site_text("OFFICE_CONTACT")}
 
 
 def _restart_login(request, message: str, *, level=messages.ERROR):
@@ -313,7 +317,7 @@ def profile_view(request):
     return render(
         request,
         "accounts/profile.html",
-        {"jobseeker": request.jobseeker, "office_contact": settings.OFFICE_CONTACT},
+        {"jobseeker": request.jobseeker, "office_contact": site_text("OFFICE_CONTACT")},
     )
 
 
@@ -445,4 +449,17 @@ def trusted_browser_revoke_all_view(request):
     )
     response = redirect("accounts:trusted_browsers")
     _delete_trusted_cookie(response)
+    return response
+
+
+@require_POST
+def language_switch(request):
+    """Django's set_language (the cookie and the redirect back); for a signed-in job seeker,
+    the chosen language also becomes their own, for the mails they get later."""
+    response = set_language(request)
+    language = request.POST.get("language")
+    if request.user.is_authenticated and check_for_language(language):
+        jobseeker = services.jobseeker_of(request.user)
+        if jobseeker is not None:
+            jobseeker_language_set(jobseeker, language)
     return response

@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from portal.core.site import site_text
+
 
 def site(request):
-    return {"SITE_NAME": settings.SITE_NAME, "MAIL_SENDER": settings.MAIL_SENDER}
+    return {"SITE_NAME": site_text("SITE_NAME"), "MAIL_SENDER": settings.MAIL_SENDER}

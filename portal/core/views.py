@@ -11,13 +11,13 @@ on the way out through the middleware, the security headers and the request id."
 import logging
 import sys
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
 
+from portal.core.site import site_text
 from portal.ops.metrics import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def database_unavailable(request, exception: Exception) -> HttpResponse:
         extra={"error": type(exception).__name__, "detail": str(exception)[:300]},
     )
     try:
-        content = loader.get_template("503.html").render({"SITE_NAME": settings.SITE_NAME})
+        content = loader.get_template("503.html").render({"SITE_NAME": site_text("SITE_NAME")})
         response = HttpResponse(content, status=503)
     except Exception:
         logger.exception("the 503 page could not be rendered")

@@ -44,7 +44,7 @@ from portal.jobseekers.uploads import (
     jobseeker_upload_rejections_csv,
 )
 
-EDITABLE = ("number", "name", "name_kana", "email", "birth_date", "office")
+EDITABLE = ("number", "name", "name_kana", "email", "birth_date", "office", "language")
 
 
 class JobSeekerAdminForm(forms.ModelForm):
@@ -59,6 +59,13 @@ class JobSeekerAdminForm(forms.ModelForm):
         label=_("生年月日"), help_text=_("西暦の年-月-日（例：1990-04-01）")
     )
     office = forms.CharField(label=_("ハローワーク"), required=False)
+    # Not required: a form without it keeps the job seeker's language (a new one gets the default).
+    language = forms.ChoiceField(
+        label=_("希望する言語"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("この求職者に送るメールの言語です（窓口の操作によるメールを含む）。"),
+    )
 
     class Meta:
         model = JobSeeker
@@ -181,7 +188,7 @@ class JobSeekerAdmin(
         "last_mail_status",
         "updated",
     )
-    list_filter = ("status", OfficeFilter)
+    list_filter = ("status", "language", OfficeFilter)
     search_fields = ("number", "name", "name_kana", "email")
     search_help_text = _("求職番号・氏名・カナ・メールアドレスの一部で検索できます。")
     ordering = ("number",)

@@ -45,7 +45,7 @@ REQUIRED_COLUMNS = {
     "email": "email",
     "birth_date": "birth_date",
 }
-OPTIONAL_COLUMNS = {"office": "office"}
+OPTIONAL_COLUMNS = {"office": "office", "language": "language"}
 COLUMNS = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
 DEFAULT_BATCH_SIZE = 10_000
 _SCAN_CHUNK = 1 << 20
@@ -150,7 +150,7 @@ def _column_map(header: list[str]) -> dict[str, int]:
                 "1行目の見出しが正しくありません。%(problems)s。"
                 "見出しは %(expected)s としてください。"
             )
-            % {"problems": "。".join(problems), "expected": expected}
+            % {"problems": _("。").join(problems), "expected": expected}
         )
     return {COLUMNS[name]: index for index, name in enumerate(names) if name}
 

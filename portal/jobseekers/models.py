@@ -33,6 +33,15 @@ class JobSeeker(models.Model):
     email = models.EmailField(_("メールアドレス"), max_length=100)
     birth_date = models.DateField(_("生年月日"))
     office = models.CharField(_("ハローワーク"), max_length=100, blank=True)
+    # The job seeker's own language: their mails (other than those a page asked for) and the
+    # printed guide. Written by a clerk, the CSV import, a signed-in page or a completed key;
+    # never by a page that anyone can use without an account (see portal.jobseekers.language).
+    language = models.CharField(
+        _("希望する言語"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
     status = models.CharField(
         _("状態"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import connection, transaction
@@ -39,9 +40,9 @@ _DATE_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 _HALF_WIDTH_EMAIL_RE = re.compile(r"^[\x21-\x7e]+$")
 EMAIL_MAX_LENGTH = 100
 TEXT_MAX_LENGTH = 100
-FIELDS = ("number", "name", "name_kana", "email", "birth_date", "office")
+FIELDS = ("number", "name", "name_kana", "email", "birth_date", "office", "language")
 # Fields an upsert may change, in the order audit events list them.
-_MUTABLE_FIELDS = ("name", "name_kana", "email", "birth_date", "office")
+_MUTABLE_FIELDS = ("name", "name_kana", "email", "birth_date", "office", "language")
 
 # On PostgreSQL, batches of at least this many records go through COPY and set-based SQL.
 POSTGRES_COPY_MIN_ROWS = 200
@@ -57,6 +58,8 @@ class JobSeekerRecord:
     email: str
     birth_date: dt.date
     office: str = ""
+    # The job seeker's own language; "" (not given) keeps the one on the register.
+    language: str = ""
 
 
 _EMAIL_VALIDATOR = EmailValidator()  # what django.core.validators.validate_email is
@@ -155,6 +158,7 @@ def jobseeker_parse(raw: Mapping[str, object], *, today: dt.date | None = None) 
     # 氏名（カナ） accepts hiragana and is stored in katakana.
     name_kana = to_katakana(_normalize(raw.get("name_kana")))
     office = _normalize(raw.get("office"))
+    language = _normalize(raw.get("language")).lower()
     errors: dict[str, list[str]] = {}
     if not _NUMBER_RE.match(number):
         errors["number"] = [
@@ -166,6 +170,12 @@ def jobseeker_parse(raw: Mapping[str, object], *, today: dt.date | None = None) 
         errors["name_kana"] = [_text_error(_("氏名（カナ）"), name_kana)]
     if len(office) > TEXT_MAX_LENGTH:
         errors["office"] = [_("ハローワーク名は100文字以内で入力してください。")]
+    languages = [code for code, _name in settings.LANGUAGES]
+    if language and language not in languages:
+        errors["language"] = [
+            _("希望する言語は %(codes)s のいずれかで入力してください。")
+            % {"codes": ", ".join(languages)}
+        ]
     email = birth_date = None
     try:
         email = parse_email(raw.get("email") or "")
@@ -187,6 +197,7 @@ def jobseeker_parse(raw: Mapping[str, object], *, today: dt.date | None = None) 
         email=email,
         birth_date=birth_date,
         office=office,
+        language=language,
     )
 
 
@@ -230,6 +241,8 @@ def _changed_fields(existing: JobSeeker, record: JobSeekerRecord) -> list[str]:
     for name in _MUTABLE_FIELDS:
         old = getattr(existing, name)
         new = getattr(record, name)
+        if name == "language" and not new:
+            continue
         if name == "email":
             if old.lower() != new.lower():
                 changed.append(name)
@@ -352,7 +365,8 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResul
             if decision.action == "create":
                 to_create.append(
                     JobSeeker(
-                        **{name: getattr(record, name) for name in FIELDS},
+                        **{name: getattr(record, name) for name in FIELDS if name != "language"},
+                        language=record.language or settings.LANGUAGE_CODE,
                         created_at=now,
                         updated_at=now,
                     )
@@ -400,7 +414,8 @@ CREATE TEMP TABLE IF NOT EXISTS jobseeker_upsert_stage (
     name_kana varchar(100) NOT NULL,
     email varchar(100) NOT NULL,
     birth_date date NOT NULL,
-    office varchar(100) NOT NULL
+    office varchar(100) NOT NULL,
+    language varchar(8) NOT NULL
 );
 CREATE TEMP TABLE IF NOT EXISTS jobseeker_upsert_plan (
     idx integer NOT NULL,
@@ -410,6 +425,7 @@ CREATE TEMP TABLE IF NOT EXISTS jobseeker_upsert_plan (
     email varchar(100) NOT NULL,
     birth_date date NOT NULL,
     office varchar(100) NOT NULL,
+    language varchar(8) NOT NULL,
     js_id bigint,
     action text NOT NULL,
     reason text,
@@ -428,8 +444,9 @@ _PG_LOCK = """
 SELECT count(*) FROM (
     SELECT js.id FROM jobseekers_jobseeker js
     JOIN jobseeker_upsert_stage st ON st.number = js.number
-    WHERE (js.name, js.name_kana, lower(js.email), js.birth_date, js.office)
-          IS DISTINCT FROM (st.name, st.name_kana, lower(st.email), st.birth_date, st.office)
+    WHERE (js.name, js.name_kana, lower(js.email), js.birth_date, js.office, js.language)
+          IS DISTINCT FROM (st.name, st.name_kana, lower(st.email), st.birth_date, st.office,
+                            COALESCE(NULLIF(st.language, ''), js.language))
     ORDER BY js.id
     FOR UPDATE OF js
 ) locked
@@ -438,7 +455,8 @@ SELECT count(*) FROM (
 # The four rules of the module docstring, in the same order, as one statement.
 _PG_DECIDE = """
 INSERT INTO jobseeker_upsert_plan
-    (idx, number, name, name_kana, email, birth_date, office, js_id, action, reason, other, changed)
+    (idx, number, name, name_kana, email, birth_date, office, language, js_id, action, reason,
+     other, changed)
 WITH facts AS (
     SELECT st.*, lower(st.email) AS email_key,
            row_number() OVER (PARTITION BY st.number ORDER BY st.idx) AS number_rank,
@@ -448,7 +466,8 @@ WITH facts AS (
                CASE WHEN js.name_kana <> st.name_kana THEN 'name_kana' END,
                CASE WHEN lower(js.email) <> lower(st.email) THEN 'email' END,
                CASE WHEN js.birth_date <> st.birth_date THEN 'birth_date' END,
-               CASE WHEN js.office <> st.office THEN 'office' END
+               CASE WHEN js.office <> st.office THEN 'office' END,
+               CASE WHEN st.language <> '' AND js.language <> st.language THEN 'language' END
            ], NULL) END AS changed
     FROM jobseeker_upsert_stage st
     LEFT JOIN jobseekers_jobseeker js ON js.number = st.number
@@ -469,7 +488,7 @@ WITH facts AS (
     FROM checked
     WINDOW claim AS (PARTITION BY email_key, early_reason IS NULL ORDER BY idx)
 )
-SELECT idx, number, name, name_kana, email, birth_date, office, js_id,
+SELECT idx, number, name, name_kana, email, birth_date, office, language, js_id,
        CASE WHEN early_reason IS NOT NULL OR email_rank > 1 THEN 'reject'
             WHEN js_id IS NULL THEN 'create'
             WHEN cardinality(changed) = 0 THEN 'unchanged'
@@ -486,8 +505,10 @@ FROM claimed
 _PG_WRITE = """
 WITH created AS (
     INSERT INTO jobseekers_jobseeker
-        (number, name, name_kana, email, birth_date, office, status, created_at, updated_at)
-    SELECT number, name, name_kana, email, birth_date, office, 'pending', %(now)s, %(now)s
+        (number, name, name_kana, email, birth_date, office, language, status, created_at,
+         updated_at)
+    SELECT number, name, name_kana, email, birth_date, office,
+           COALESCE(NULLIF(language, ''), %(default_language)s), 'pending', %(now)s, %(now)s
     FROM jobseeker_upsert_plan
     WHERE action = 'create'
     ORDER BY idx
@@ -499,6 +520,7 @@ WITH created AS (
         email = CASE WHEN 'email' = ANY(p.changed) THEN p.email ELSE js.email END,
         birth_date = p.birth_date,
         office = p.office,
+        language = COALESCE(NULLIF(p.language, ''), js.language),
         updated_at = %(now)s
     FROM jobseeker_upsert_plan p
     WHERE p.action = 'update' AND js.id = p.js_id
@@ -538,10 +560,11 @@ def _upsert_batch_copy(records, *, actor, actor_label, ip, source) -> UpsertResu
         "actor_label": template.actor_label,
         "ip": template.ip,
         "source": source,
+        "default_language": settings.LANGUAGE_CODE,
     }
     copy_sql = (
         "COPY jobseeker_upsert_stage"
-        " (idx, number, name, name_kana, email, birth_date, office) FROM STDIN"
+        " (idx, number, name, name_kana, email, birth_date, office, language) FROM STDIN"
     )
     # Few round trips: a writer thread waits for the interpreter lock after each one.
     with transaction.atomic(), connection.cursor() as cursor:
@@ -549,7 +572,16 @@ def _upsert_batch_copy(records, *, actor, actor_label, ip, source) -> UpsertResu
         with cursor.copy(copy_sql) as copy:
             for index, r in enumerate(records):
                 copy.write_row(
-                    (index, r.number, r.name, r.name_kana, r.email, r.birth_date, r.office)
+                    (
+                        index,
+                        r.number,
+                        r.name,
+                        r.name_kana,
+                        r.email,
+                        r.birth_date,
+                        r.office,
+                        r.language,
+                    )
                 )
         cursor.execute(_PG_LOCK + ";\n" + _PG_DECIDE)
         cursor.execute(_PG_WRITE, params)

@@ -41,6 +41,8 @@ class OutboundMail(models.Model):
     created_at = models.DateTimeField(_("作成日時"), default=now)
     to = models.CharField(_("宛先"), max_length=254, db_index=True)
     kind = models.CharField(_("種類"), max_length=64)
+    # The language the mail is written in; the worker writes the deadline in it too.
+    language = models.CharField(_("言語"), max_length=8, default="ja")
     subject = models.CharField(_("件名"), max_length=200)
     body = models.TextField(_("本文"))
     secret_sealed = models.BinaryField(_("暗号化された認証キー"), null=True, blank=True)

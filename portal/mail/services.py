@@ -18,9 +18,12 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Now
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import pgettext
 
 from portal.core.clock import clock
+from portal.core.site import site_text
 from portal.core.text import normalize_email
 from portal.mail.models import MailAttempt, MailWorker, OutboundMail
 from portal.mail.sealing import seal, unseal
@@ -32,9 +35,18 @@ SECRET_MARKER = "@@SECRET@@"  # noqa: S105 (a placeholder, not a secret)
 DEADLINE_MARKER = "@@DEADLINE@@"
 
 
-def format_jst(moment: dt.datetime) -> str:
+def format_jst(moment: dt.datetime, language: str | None = None) -> str:
+    """A deadline in Japan's time, written in `language`'s way (the active one by default):
+    `2026年12月3日 16:07`, `3 December 2026, 16:07 JST`."""
     local = timezone.localtime(moment, ZoneInfo("Asia/Tokyo"))
-    return f"{local:%Y年%m月%d日 %H時%M分}（日本時間）"
+    with translation.override(language or translation.get_language()):
+        return date_format(local, pgettext("mail deadline", "Y年n月j日 H:i"))
+
+
+def language_or_default(language: str | None) -> str:
+    """`language` if the service offers it, else the default language."""
+    offered = {code for code, _name in settings.LANGUAGES}
+    return language if language in offered else settings.LANGUAGE_CODE
 
 
 def mail_render(kind: str, context: dict) -> tuple[str, str]:
@@ -69,12 +81,18 @@ def mail_queue(
     secret: str | None = None,
     secret_valid_minutes: int | None = None,
     deliver: bool = True,
+    language: str | None = None,
 ) -> OutboundMail:
     """Queues one mail; call inside the transaction of the change that causes it.
 
     `deliver=False` writes the same row as suppressed, for request paths that must do the same
     work whether or not a mail goes out. Past settings.MAILS_PER_ADDRESS_PER_DAY the row is
-    written as capped and nothing is sent."""
+    written as capped and nothing is sent.
+
+    `language` is the person's (the page's that asked for the mail, or the job seeker's own);
+    without it the mail is in settings.LANGUAGE_CODE, never in the active language, which may
+    be a clerk's or the worker's."""
+    language = language_or_default(language)
     address = normalize_email(to)
     now = clock.now()
     context = dict(context or {})
@@ -82,10 +100,12 @@ def mail_queue(
         secret=SECRET_MARKER,
         deadline=DEADLINE_MARKER,
         sender=settings.MAIL_SENDER,
-        site_name=settings.SITE_NAME,
-        contact=settings.OFFICE_CONTACT,
+        site_name=site_text("SITE_NAME", language),
+        contact=site_text("OFFICE_CONTACT", language),
+        office_contact=site_text("OFFICE_CONTACT", language),
     )
-    subject, body = mail_render(kind, context)
+    with translation.override(language):
+        subject, body = mail_render(kind, context)
     if SECRET_MARKER in subject:
         raise ValueError("a secret must never be in a mail's subject")
     capped = (
@@ -103,6 +123,7 @@ def mail_queue(
         created_at=now,
         to=address,
         kind=kind,
+        language=language,
         subject=subject,
         body=body,
         secret_sealed=seal(secret) if secret is not None else None,
@@ -183,7 +204,7 @@ def _message(mail: OutboundMail, now: dt.datetime) -> EmailMessage:
         # a mail sent again after a lost answer carries the first one's deadline.
         started = mail.handed_over_at or now
         deadline = started + dt.timedelta(minutes=mail.secret_valid_minutes)
-        body = body.replace(DEADLINE_MARKER, format_jst(deadline))
+        body = body.replace(DEADLINE_MARKER, format_jst(deadline, mail.language))
     return EmailMessage(
         subject=mail.subject, body=body, from_email=settings.MAIL_SENDER, to=[mail.to]
     )

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OpsConfig(AppConfig):
     name = "portal.ops"
     label = "ops"
-    verbose_name = "運用"
+    verbose_name = gettext_lazy("運用")
 
     def ready(self):
         from django.core.signals import request_finished

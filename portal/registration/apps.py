@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RegistrationConfig(AppConfig):
     name = "portal.registration"
     label = "registration"
-    verbose_name = "パスワード登録"
+    verbose_name = gettext_lazy("パスワード登録")

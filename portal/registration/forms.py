@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from portal.core.forms import PortalForm
 from portal.core.text import normalize_input
@@ -15,9 +15,9 @@ from portal.registration.keys import key_normalize
 
 class TermsForm(PortalForm):
     agree = forms.BooleanField(
-        label=_lazy("「プライバシーポリシー」「マイページ利用規約」に同意します。"),
+        label=gettext_lazy("「プライバシーポリシー」「マイページ利用規約」に同意します。"),
         error_messages={
-            "required": _lazy(
+            "required": gettext_lazy(
                 "「プライバシーポリシー」と「マイページ利用規約」を最後までご確認のうえ、"
                 "「同意します」にチェックを付けてください。"
             )
@@ -35,28 +35,28 @@ def _numeric(autocomplete: str, size: int) -> forms.TextInput:
 
 class IdentityForm(PortalForm):
     email = forms.CharField(
-        label=_lazy("ID（メールアドレス）"),
-        help_text=_lazy("半角英数字100文字以内"),
+        label=gettext_lazy("ID（メールアドレス）"),
+        help_text=gettext_lazy("半角英数字100文字以内"),
         max_length=300,  # longer pasted text gets the friendly message below, not a cut
         widget=forms.EmailInput(
             attrs={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"}
         ),
-        error_messages={"required": _lazy("ID（メールアドレス）を入力してください。")},
+        error_messages={"required": gettext_lazy("ID（メールアドレス）を入力してください。")},
     )
     birth_year = forms.CharField(
-        label=_lazy("年"),
+        label=gettext_lazy("年"),
         widget=_numeric("bday-year", 4),
-        error_messages={"required": _lazy("生年月日の年を入力してください。")},
+        error_messages={"required": gettext_lazy("生年月日の年を入力してください。")},
     )
     birth_month = forms.CharField(
-        label=_lazy("月"),
+        label=gettext_lazy("月"),
         widget=_numeric("bday-month", 2),
-        error_messages={"required": _lazy("生年月日の月を入力してください。")},
+        error_messages={"required": gettext_lazy("生年月日の月を入力してください。")},
     )
     birth_day = forms.CharField(
-        label=_lazy("日"),
+        label=gettext_lazy("日"),
         widget=_numeric("bday-day", 2),
-        error_messages={"required": _lazy("生年月日の日を入力してください。")},
+        error_messages={"required": gettext_lazy("生年月日の日を入力してください。")},
     )
 
     def clean_email(self):
@@ -103,25 +103,27 @@ class IdentityForm(PortalForm):
 
 class PasswordForm(PortalForm):
     password1 = forms.CharField(
-        label=_lazy("登録するパスワード"),
+        label=gettext_lazy("登録するパスワード"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        error_messages={"required": _lazy("登録するパスワードを入力してください。")},
+        error_messages={"required": gettext_lazy("登録するパスワードを入力してください。")},
     )
     password2 = forms.CharField(
-        label=_lazy("登録するパスワード（確認用）"),
+        label=gettext_lazy("登録するパスワード（確認用）"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         error_messages={
-            "required": _lazy("確認のため、同じパスワードをもう一度入力してください。")
+            "required": gettext_lazy("確認のため、同じパスワードをもう一度入力してください。")
         },
     )
     key = forms.CharField(
-        label=_lazy("認証キー"),
+        label=gettext_lazy("認証キー"),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
         ),
-        error_messages={"required": _lazy("メールに記載されている認証キーを入力してください。")},
+        error_messages={
+            "required": gettext_lazy("メールに記載されている認証キーを入力してください。")
+        },
     )
 
     def __init__(self, *args, email: str = "", mail_name: str = "", reset=False, **kwargs):

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.text import normalize_email
+from portal.jobseekers.language import jobseeker_language_set, jobseeker_mail_language
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
@@ -132,7 +133,7 @@ def _identity_answer(purpose: Purpose, jobseeker: JobSeeker | None, birth_date: 
     return _MAIL_FOR[purpose].get(jobseeker.status, "identity_mismatch"), True, False
 
 
-def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bool):
+def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bool, language: str):
     """Makes a new key, queues the mail of this answer, and returns the key's HMAC and the mail.
 
     Every path does the same work: a key is made and hashed even where no mail will carry it
@@ -148,6 +149,7 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
         secret=key if with_key else None,
         secret_valid_minutes=settings.AUTH_KEY_LIFETIME_MINUTES if with_key else None,
         deliver=deliver,
+        language=language,
     )
     return key_digest(flow.purpose, flow.pk, key), mail
 
@@ -179,7 +181,12 @@ def _supersede_key_mail(flow: RegistrationFlow) -> None:
 
 
 def flow_submit_identity(
-    flow: RegistrationFlow, *, email: str, birth_date: dt.date, ip: str | None = None
+    flow: RegistrationFlow,
+    *,
+    email: str,
+    birth_date: dt.date,
+    ip: str | None = None,
+    language: str | None = None,
 ) -> IdentityRefused | MailCapped | None:
     """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
 
@@ -206,7 +213,12 @@ def flow_submit_identity(
             return capped
         flow.email = address
         _supersede_key_mail(flow)
-        digest, mail = _issue_key(flow, kind=kind, deliver=deliver, with_key=with_key)
+        # The key mail in the page's language; a notice in its addressee's own. Nothing is
+        # written to the job seeker here (portal.jobseekers.language).
+        mail_language = language if with_key else jobseeker_mail_language(jobseeker, language)
+        digest, mail = _issue_key(
+            flow, kind=kind, deliver=deliver, with_key=with_key, language=mail_language
+        )
         _move(
             flow,
             Stage.KEY_SENT,
@@ -230,7 +242,7 @@ def flow_submit_identity(
 
 
 def flow_resend_key(
-    flow: RegistrationFlow, *, ip: str | None = None
+    flow: RegistrationFlow, *, ip: str | None = None, language: str | None = None
 ) -> IdentityRefused | MailCapped | None:
     """A new key (the old one stops working) with a cool-down and a cap; the wrong-key count
     carries over."""
@@ -246,11 +258,17 @@ def flow_resend_key(
         _supersede_key_mail(flow)
         # The same answer as ② gave, with a new key: a real flow gets a new working key, any
         # other flow the same notice (or the same suppressed row) again.
+        with_key = flow.jobseeker_id is not None
+        # Looked up on every path, so a resend does the same work whatever the answer was.
+        holder = JobSeeker.objects.filter(email__lower=flow.email).first()
+        if not with_key:
+            language = jobseeker_mail_language(holder, language)
         digest, mail = _issue_key(
             flow,
             kind=flow.mail_kind,
             deliver=flow.mail_deliver,
-            with_key=flow.jobseeker_id is not None,
+            with_key=with_key,
+            language=language,
         )
         _move(
             flow,
@@ -380,7 +398,12 @@ def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult
 
 @sensitive_variables("key", "password", "password_hash")
 def flow_complete(
-    flow: RegistrationFlow, *, key: str, password: str, ip: str | None = None
+    flow: RegistrationFlow,
+    *,
+    key: str,
+    password: str,
+    ip: str | None = None,
+    language: str | None = None,
 ) -> CompletionResult:
     """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
     flow as this request read it (flow_resume with its key mail); it decides whether the
@@ -439,10 +462,13 @@ def flow_complete(
             return CompletionResult(Outcome.FLOW_ENDED, flow)
         _move(flow, Stage.COMPLETED, completed_at=now, key_hash=None)
         flow_end_for_jobseeker(jobseeker, EndReason.SUPERSEDED, except_flow_id=flow.pk)
+        # A completed key proves the person: the page's language becomes their own.
+        jobseeker_language_set(jobseeker, language)
         mail_queue(
             to=jobseeker.email,
             kind=f"{'registration' if flow.purpose == Purpose.REGISTER else 'reset'}_completed",
             context={"name": jobseeker.name, "number": jobseeker.number},
+            language=jobseeker_mail_language(jobseeker),
         )
         audit_event_record(
             f"{flow.purpose}.completed",

@@ -1,5 +1,10 @@
 """The two documents a job seeker agrees to, read from files an operator replaces
-(settings.TERMS_DIR/privacy.txt and mypage.txt).
+(settings.TERMS_DIR/privacy.txt and mypage.txt, in the default language; privacy.en.txt and
+mypage.en.txt for English, and so on for each language of settings.LANGUAGES).
+
+A translation is shown only when it exists and declares the same `version:` as the default
+language's document; otherwise the default document is shown with a note (`fallback`), never
+an empty box. The recorded version names the language of the text agreed to.
 
 File format: a header of `key: value` lines (`version:` and `title:`), a blank line, then the
 text; a line starting with "## " is a heading, blank lines separate paragraphs. The recorded
@@ -7,10 +12,11 @@ version is the declared one plus a digest of the file, so an edit without a new 
 number is still told apart."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import get_language
 
 DOCUMENTS = ("privacy", "mypage")
 
@@ -19,20 +25,19 @@ DOCUMENTS = ("privacy", "mypage")
 class TermsDocument:
     name: str
     title: str
-    version: str
+    version: str  # "<declared>+<digest>:<language>", as recorded in a flow
     blocks: tuple[tuple[str, str], ...]  # ("h", text) or ("p", text)
-
-    @property
-    def declared_version(self) -> str:
-        """The version as the file declares it, for people; `version` adds the file's digest,
-        which only the agreement records need."""
-        return self.version.partition("+")[0]
+    language: str = ""  # the language of this text
+    declared_version: str = ""
+    # True when the text is the default language's because the asked-for one is missing or
+    # declares another version.
+    fallback: bool = False
 
 
 _cache: dict[Path, tuple[float, TermsDocument]] = {}
 
 
-def _parse(name: str, text: str) -> TermsDocument:
+def _parse(name: str, text: str, language: str) -> TermsDocument:
     header, _, body = text.replace("\r\n", "\n").partition("\n\n")
     meta = {}
     for line in header.splitlines():
@@ -52,22 +57,44 @@ def _parse(name: str, text: str) -> TermsDocument:
                 blocks.append(("p", rest.strip()))
         else:
             blocks.append(("p", chunk))
+    declared = meta.get("version", "unversioned")
     return TermsDocument(
         name=name,
         title=meta.get("title", name),
-        version=f"{meta.get('version', 'unversioned')}+{digest}",
+        version=f"{declared}+{digest}:{language}",
         blocks=tuple(blocks),
+        language=language,
+        declared_version=declared,
     )
 
 
-def terms_load(name: str) -> TermsDocument:
-    if name not in DOCUMENTS:
-        raise KeyError(name)
-    path = Path(settings.TERMS_DIR) / f"{name}.txt"
-    mtime = path.stat().st_mtime
+def _read(name: str, language: str) -> TermsDocument | None:
+    suffix = "" if language == settings.LANGUAGE_CODE else f".{language}"
+    path = Path(settings.TERMS_DIR) / f"{name}{suffix}.txt"
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
     cached = _cache.get(path)
     if cached and cached[0] == mtime:
         return cached[1]
-    document = _parse(name, path.read_text(encoding="utf-8"))
+    document = _parse(name, path.read_text(encoding="utf-8"), language)
     _cache[path] = (mtime, document)
     return document
+
+
+def terms_load(name: str, language: str | None = None) -> TermsDocument:
+    """The document in `language` (the active one by default), or the default language's with
+    `fallback` set when that translation is missing or declares another version."""
+    if name not in DOCUMENTS:
+        raise KeyError(name)
+    original = _read(name, settings.LANGUAGE_CODE)
+    if original is None:
+        raise FileNotFoundError(Path(settings.TERMS_DIR) / f"{name}.txt")
+    language = language or get_language() or settings.LANGUAGE_CODE
+    if language == settings.LANGUAGE_CODE:
+        return original
+    translated = _read(name, language)
+    if translated is None or translated.declared_version != original.declared_version:
+        return replace(original, fallback=True)
+    return translated

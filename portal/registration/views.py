@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,21 +34,21 @@ from portal.registration.mail_cap import MailCapped
 from portal.registration.terms import DOCUMENTS, terms_load
 
 _ENDED_MESSAGES = {
-    EndReason.TOO_MANY_WRONG_KEYS: _lazy(
+    EndReason.TOO_MANY_WRONG_KEYS: gettext_lazy(
         "認証キーの入力を規定の回数以上誤ったため、この手続きは無効になりました。"
         "お手数ですが、はじめからやり直してください。"
     ),
-    EndReason.EXPIRED: _lazy(
+    EndReason.EXPIRED: gettext_lazy(
         "手続きの有効期限が切れました。お手数ですが、はじめからやり直してください。"
     ),
-    EndReason.SUPERSEDED: _lazy(
+    EndReason.SUPERSEDED: gettext_lazy(
         "この手続きは、別の画面で登録が完了したため終了しました。ログイン画面からログインしてください。"
     ),
-    EndReason.ACCOUNT_CONFLICT: _lazy(
+    EndReason.ACCOUNT_CONFLICT: gettext_lazy(
         "このメールアドレスではマイページを開設できません。"
         "求職申込みをしたハローワークの窓口にお問い合わせください。"
     ),
-    EndReason.EMAIL_CHANGED: _lazy(
+    EndReason.EMAIL_CHANGED: gettext_lazy(
         "窓口でメールアドレスが変更されたため、この手続きは終了しました。"
         "はじめからやり直してください。"
     ),
@@ -56,8 +56,8 @@ _ENDED_MESSAGES = {
 
 
 _MAIL_NAME = {
-    Purpose.REGISTER: _lazy("パスワード登録申込受付通知"),
-    Purpose.RESET: _lazy("パスワード再設定申込受付通知"),
+    Purpose.REGISTER: gettext_lazy("パスワード登録申込受付通知"),
+    Purpose.RESET: gettext_lazy("パスワード再設定申込受付通知"),
 }
 
 
@@ -200,10 +200,10 @@ def _identity_rate_limited(request, email: str) -> bool:
 
 
 _RESEND_REFUSED = {
-    services.IdentityRefused.TOO_SOON: _lazy(
+    services.IdentityRefused.TOO_SOON: gettext_lazy(
         "認証キーの再送信は、%(time)s以降にできます。少し待ってからもう一度押してください。"
     ),
-    services.IdentityRefused.RESEND_LIMIT: _lazy(
+    services.IdentityRefused.RESEND_LIMIT: gettext_lazy(
         "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
         "メールアドレスを確認し、はじめからやり直してください。"
     ),
@@ -212,11 +212,11 @@ _RESEND_REFUSED = {
 
 # ② after 「メールアドレスを変更する」: the person asked for no resend, only for a key.
 _IDENTITY_REFUSED = {
-    services.IdentityRefused.TOO_SOON: _lazy(
+    services.IdentityRefused.TOO_SOON: gettext_lazy(
         "同じメールアドレスへの新しい認証キーは、%(time)s以降に送信できます。"
         "しばらく待ってから「次へ進む」を押してください。"
     ),
-    services.IdentityRefused.RESEND_LIMIT: _lazy(
+    services.IdentityRefused.RESEND_LIMIT: gettext_lazy(
         "この手続きで送信できる認証キーの回数（%(n)d回）を超えました。"
         "メールアドレスを確認し、はじめからやり直してください。"
     ),
@@ -287,6 +287,7 @@ def _identity_submit(request, form, flow) -> bool:
         email=form.cleaned_data["email"],
         birth_date=form.cleaned_data["birth_date"],
         ip=client_ip(request),
+        language=request.LANGUAGE_CODE,
     )
     if refused:
         form.add_error(None, _resend_refused_message(refused, flow, at_identity=True))
@@ -355,7 +356,7 @@ def _wrong_key_message(result) -> str:
     ) % {"n": result.attempts_left}
 
 
-_KEY_EXPIRED_MESSAGE = _lazy(
+_KEY_EXPIRED_MESSAGE = gettext_lazy(
     "認証キーの有効期限（メール配信から%(minutes)d分）が切れています。"
     "「認証キーを再送信する」で新しい認証キーを受け取るか、はじめからやり直してください。"
 )
@@ -378,6 +379,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             key=form.cleaned_data["key"],
             password=form.cleaned_data["password1"],
             ip=client_ip(request),
+            language=request.LANGUAGE_CODE,
         )
         outcome = result.outcome
         if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
@@ -437,7 +439,9 @@ def _resend(request, purpose: Purpose, screen: str):
     if elsewhere:
         return elsewhere
     try:
-        refused = services.flow_resend_key(flow, ip=client_ip(request))
+        refused = services.flow_resend_key(
+            flow, ip=client_ip(request), language=request.LANGUAGE_CODE
+        )
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
     if refused:

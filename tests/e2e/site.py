@@ -5,11 +5,12 @@ import re
 from urllib.parse import urlsplit
 
 from django.urls import reverse
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from tests.registration.journey import GOOD_PASSWORD, deliver_mail, key_from
+from tests.registration.journey import GOOD_PASSWORD, KEY_RE, deliver_mail, key_from
 
-OTP_RE = re.compile(r"ワンタイムパスワード：(\d+)")
+OTP_RE = re.compile(r"(?:ワンタイムパスワード：|One-time password: )(\d+)")
 BIRTH_DATE = "1990-04-01"
 
 # (width, height, device scale factor). 200% zoom of a 1280×800 desktop window lays a page out
@@ -20,6 +21,12 @@ VIEWPORTS = {
     "1280x800": (1280, 800, 1),
     "1280x800-zoom200": (640, 400, 2),
 }
+
+
+def label(page: Page, msgid: str) -> str:
+    """A text of the service (its Japanese msgid) as the page shows it, in the page's language."""
+    with translation.override(page.evaluate("document.documentElement.lang")):
+        return translation.gettext(msgid)
 
 
 class Site:
@@ -33,7 +40,12 @@ class Site:
 
     # --- browser pages ----------------------------------------------------------------------
     def new_page(
-        self, viewport: str = "1280x800", *, javascript: bool = True, reduced_motion: bool = True
+        self,
+        viewport: str = "1280x800",
+        *,
+        javascript: bool = True,
+        reduced_motion: bool = True,
+        locale: str = "ja-JP",
     ) -> Page:
         width, height, scale = VIEWPORTS[viewport]
         context = self.browser.new_context(
@@ -41,7 +53,7 @@ class Site:
             viewport={"width": width, "height": height},
             device_scale_factor=scale,
             java_script_enabled=javascript,
-            locale="ja-JP",
+            locale=locale,  # the browser's Accept-Language
             timezone_id="Asia/Tokyo",
             reduced_motion="reduce" if reduced_motion else "no-preference",
         )
@@ -77,7 +89,7 @@ class Site:
 
     def auth_key(self, address: str) -> str:
         deliver_mail()
-        keyed = [m for m in self.smtp.to(address) if "認証キー：" in m.get_content()]
+        keyed = [m for m in self.smtp.to(address) if KEY_RE.search(m.get_content())]
         assert keyed, f"no auth key mail for {address}"
         return key_from(keyed[-1])
 
@@ -139,8 +151,12 @@ def press_enter(page: Page) -> None:
 
 def open_registration(page: Page) -> None:
     page.goto(reverse("registration:top"))
-    submit(page, page.get_by_role("link", name="求職者マイページ開設（パスワード登録）"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("求職者マイページ利用規約確認")
+    submit(
+        page, page.get_by_role("link", name=label(page, "求職者マイページ開設（パスワード登録）"))
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        label(page, "求職者マイページ利用規約確認")
+    )
 
 
 def read_terms_by_keyboard(page: Page) -> None:
@@ -156,9 +172,9 @@ def agree_terms(page: Page, *, javascript: bool = True) -> None:
         read_terms_by_keyboard(page)
         expect(agree).to_have_attribute("aria-disabled", "false")
     agree.check()
-    submit(page, page.get_by_role("button", name="次へ進む"))
+    submit(page, page.get_by_role("button", name=label(page, "次へ進む")))
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "メールアドレスの入力（パスワード登録申込）"
+        label(page, "メールアドレスの入力（パスワード登録申込）")
     )
 
 
@@ -168,25 +184,25 @@ def fill_identity(page: Page, email: str, birth_date: str = BIRTH_DATE) -> None:
     page.locator("#id_birth_year").fill(year)
     page.locator("#id_birth_month").fill(month)
     page.locator("#id_birth_day").fill(day)
-    submit(page, page.get_by_role("button", name="次へ進む"))
+    submit(page, page.get_by_role("button", name=label(page, "次へ進む")))
 
 
 def fill_password(page: Page, key: str, password: str = GOOD_PASSWORD) -> None:
     page.locator("#id_password1").fill(password)
     page.locator("#id_password2").fill(password)
     page.locator("#id_key").fill(key)
-    submit(page, page.get_by_role("button", name="完了"))
+    submit(page, page.get_by_role("button", name=label(page, "完了")))
 
 
 def login(page: Page, email: str, password: str = GOOD_PASSWORD) -> None:
     page.locator("#id_login_id").fill(email)
     page.locator("#id_password").fill(password)
-    submit(page, page.get_by_role("button", name="ログイン", exact=True))
+    submit(page, page.get_by_role("button", name=label(page, "ログイン"), exact=True))
 
 
 def enter_otp(page: Page, code: str) -> None:
     page.locator("#id_code").fill(code)
-    submit(page, page.get_by_role("button", name="ログイン", exact=True))
+    submit(page, page.get_by_role("button", name=label(page, "ログイン"), exact=True))
 
 
 def full_journey(site: Site, page: Page, email: str, *, javascript: bool = True, each_page=None):
@@ -206,9 +222,9 @@ def full_journey(site: Site, page: Page, email: str, *, javascript: bool = True,
     visit(page)
     fill_password(page, site.auth_key(email))
     expect_path(page, "registration:done")
-    expect(page.get_by_role("heading", level=1)).to_have_text("パスワード登録完了")
+    expect(page.get_by_role("heading", level=1)).to_have_text(label(page, "パスワード登録完了"))
     visit(page)
-    submit(page, page.get_by_role("link", name="ログイン画面へ進む"))
+    submit(page, page.get_by_role("link", name=label(page, "ログイン画面へ進む")))
     expect_path(page, "accounts:login")
     visit(page)
     login(page, email)
@@ -216,7 +232,7 @@ def full_journey(site: Site, page: Page, email: str, *, javascript: bool = True,
     visit(page)
     enter_otp(page, site.otp(email))
     expect_path(page, "accounts:mypage")
-    expect(page.get_by_role("heading", level=1)).to_have_text("求職者マイページ")
+    expect(page.get_by_role("heading", level=1)).to_have_text(label(page, "求職者マイページ"))
     visit(page)
 
 

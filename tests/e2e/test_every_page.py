@@ -15,11 +15,12 @@ from tests.e2e.site import (
     expect_path,
     fill_identity,
     fill_password,
+    label,
     login,
     read_terms_by_keyboard,
     submit,
 )
-from tests.e2e.walk import SCREENSHOTS, Walk
+from tests.e2e.walk import SCREENSHOTS, SCREENSHOTS_EN, Walk
 
 pytestmark = pytest.mark.e2e
 
@@ -43,17 +44,19 @@ def click(page, role: str, name: str) -> None:
     submit(page, page.get_by_role(role, name=name, exact=True).first)
 
 
-def test_every_page_and_state(site, settings):
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_page_and_state(site, settings, language):
     # Resends without waiting, and enough mails for one address to walk every state.
     settings.FLOW_RESEND_COOLDOWN_SECONDS = 0
     settings.LOGIN_OTP_RESEND_COOLDOWN_SECONDS = 0
     settings.MAILS_PER_ADDRESS_PER_DAY = 100
-    page = site.new_page("1280x800")
-    walk = Walk(page)
+    page = site.new_page("1280x800", locale={"ja": "ja-JP", "en": "en-US"}[language])
+    walk = Walk(page, screenshots=SCREENSHOTS if language == "ja" else SCREENSHOTS_EN)
     site.jobseeker(EMAIL)
 
     # --- public pages ----------------------------------------------------------------------
     page.goto("/")
+    assert page.evaluate("document.documentElement.lang") == language
     walk.check("initial")
     page.goto(site.url("registration:terms_document", "privacy"))
     walk.check("privacy")
@@ -68,7 +71,7 @@ def test_every_page_and_state(site, settings):
     walk.check("flow-lost-message")
     page.goto(site.url("registration:terms"))
     walk.check("initial-locked")
-    click(page, "button", "次へ進む")
+    click(page, "button", label(page, "次へ進む"))
     walk.check("error-not-agreed")
     read_terms_by_keyboard(page)
     expect(page.locator("#id_agree")).to_have_attribute("aria-disabled", "false")
@@ -76,7 +79,7 @@ def test_every_page_and_state(site, settings):
     walk.check("read-and-agreed")
 
     # --- a flow that ends: five wrong keys for an address the register does not hold --------
-    click(page, "button", "次へ進む")
+    click(page, "button", label(page, "次へ進む"))
     fill_identity(page, "nobody@example.jp")
     expect_path(page, "registration:password")
     for _ in range(settings.FLOW_MAX_WRONG_KEYS):
@@ -87,31 +90,42 @@ def test_every_page_and_state(site, settings):
     # --- ② identity ------------------------------------------------------------------------
     agree_terms(page)
     walk.check("initial")
-    click(page, "button", "次へ進む")
+    click(page, "button", label(page, "次へ進む"))
     walk.check("errors-empty")
     page.locator("#id_email").fill("not-an-address")
     page.locator("#id_birth_year").fill("19x0")
     page.locator("#id_birth_month").fill("13")
     page.locator("#id_birth_day").fill("1")
-    click(page, "button", "次へ進む")
+    click(page, "button", label(page, "次へ進む"))
     walk.check("errors-invalid")
     fill_identity(page, EMAIL)
 
     # --- ③ key and password ----------------------------------------------------------------
     expect_path(page, "registration:password")
     walk.check("initial")
-    click(page, "button", "完了")
+    # The language switch (a plain form) in the middle of the flow: same page, same flow.
+    other = {"ja": "en", "en": "ja"}[language]
+    reference = page.locator("main").inner_text()
+    submit(page, page.locator(f'.language-switch button[value="{other}"]'))
+    expect_path(page, "registration:password")
+    assert page.evaluate("document.documentElement.lang") == other
+    walk.check("other-language")
+    submit(page, page.locator(f'.language-switch button[value="{language}"]'))
+    expect_path(page, "registration:password")
+    assert page.evaluate("document.documentElement.lang") == language
+    assert page.locator("main").inner_text() == reference
+    click(page, "button", label(page, "完了"))
     walk.check("errors-empty")
     page.locator("#id_password1").fill("short")
     page.locator("#id_password2").fill("other")
     page.locator("#id_key").fill("12-34")
-    click(page, "button", "完了")
+    click(page, "button", label(page, "完了"))
     walk.check("errors-invalid")
     fill_password(page, wrong(site.auth_key(EMAIL)))
     walk.check("error-wrong-key")
-    click(page, "button", "認証キーを再送信する")
+    click(page, "button", label(page, "認証キーを再送信する"))
     walk.check("resent-message")
-    click(page, "button", "メールアドレスを変更する")
+    click(page, "button", label(page, "メールアドレスを変更する"))
     expect_path(page, "registration:identity")
     walk.check("change-address")
     fill_identity(page, EMAIL)
@@ -125,30 +139,30 @@ def test_every_page_and_state(site, settings):
     walk.check("already-completed-message")
 
     # --- login ------------------------------------------------------------------------------
-    click(page, "link", "ログイン画面へ進む")
+    click(page, "link", label(page, "ログイン画面へ進む"))
     expect_path(page, "accounts:login")
     walk.check("initial")
-    click(page, "button", "ログイン")
+    click(page, "button", label(page, "ログイン"))
     walk.check("errors-empty")
     login(page, EMAIL, "Wrong#password1")
     walk.check("error-failed")
 
     # --- password reset ---------------------------------------------------------------------
-    click(page, "link", "パスワードを忘れた方")
+    click(page, "link", label(page, "パスワードを忘れた方"))
     expect_path(page, "registration:reset_start")
     walk.check("initial")
-    click(page, "button", "次へ進む")
+    click(page, "button", label(page, "次へ進む"))
     walk.check("errors-empty")
     fill_identity(page, EMAIL)
     expect_path(page, "registration:reset_password")
     walk.check("initial")
-    click(page, "button", "完了")
+    click(page, "button", label(page, "完了"))
     walk.check("errors-empty")
     fill_password(page, wrong(site.auth_key(EMAIL)), NEW_PASSWORD)
     walk.check("error-wrong-key")
-    click(page, "button", "認証キーを再送信する")
+    click(page, "button", label(page, "認証キーを再送信する"))
     walk.check("resent-message")
-    click(page, "button", "メールアドレスを変更する")
+    click(page, "button", label(page, "メールアドレスを変更する"))
     expect_path(page, "registration:reset_start")
     walk.check("change-address")
     fill_identity(page, EMAIL)
@@ -157,56 +171,56 @@ def test_every_page_and_state(site, settings):
     walk.check("initial")
 
     # --- one-time password and My Page ------------------------------------------------------
-    click(page, "link", "ログイン画面へ進む")
+    click(page, "link", label(page, "ログイン画面へ進む"))
     login(page, EMAIL, NEW_PASSWORD)
     expect_path(page, "accounts:otp")
     walk.check("initial")
-    click(page, "button", "ログイン")
+    click(page, "button", label(page, "ログイン"))
     walk.check("errors-empty")
     enter_otp(page, wrong(site.otp(EMAIL)))
     walk.check("error-wrong")
-    click(page, "button", "ワンタイムパスワードを再送信する")
+    click(page, "button", label(page, "ワンタイムパスワードを再送信する"))
     walk.check("resent-message")
     page.locator("#id_remember").check()
     enter_otp(page, site.otp(EMAIL))
     expect_path(page, "accounts:mypage")
     walk.check("initial")
-    click(page, "link", "登録情報の確認")
+    click(page, "link", label(page, "登録情報の確認"))
     walk.check("initial")
     page.goto(site.url("accounts:login_history"))
     walk.check("with-rows")
     page.goto(site.url("accounts:trusted_browsers"))
     walk.check("with-rows")
-    submit(page, page.get_by_role("button", name="解除する").first)
+    submit(page, page.get_by_role("button", name=label(page, "解除する")).first)
     expect_path(page, "accounts:trusted_browsers")
     walk.check("revoked-message")
 
     # --- log out, in again remembering this browser, then revoke all --------------------------
-    submit(page, page.get_by_role("button", name="ログアウト").first)
+    submit(page, page.get_by_role("button", name=label(page, "ログアウト")).first)
     expect_path(page, "accounts:login")
     walk.check("logged-out-message")
     login(page, EMAIL, NEW_PASSWORD)
     page.locator("#id_remember").check()
     enter_otp(page, site.otp(EMAIL))
     page.goto(site.url("accounts:trusted_browsers"))
-    click(page, "button", "すべて解除する")
+    click(page, "button", label(page, "すべて解除する"))
     expect_path(page, "accounts:trusted_browsers")
     walk.check("revoked-all-message")
 
     # --- password change ----------------------------------------------------------------------
     page.goto(site.url("accounts:password_change"))
     walk.check("initial")
-    click(page, "button", "パスワードを変更する")
+    click(page, "button", label(page, "パスワードを変更する"))
     walk.check("errors-empty")
     page.locator("#id_current_password").fill("Wrong#password1")
     page.locator("#id_new_password1").fill("abc")
     page.locator("#id_new_password2").fill("abd")
-    click(page, "button", "パスワードを変更する")
+    click(page, "button", label(page, "パスワードを変更する"))
     walk.check("errors-invalid")
     page.locator("#id_current_password").fill(NEW_PASSWORD)
     page.locator("#id_new_password1").fill(GOOD_PASSWORD)
     page.locator("#id_new_password2").fill(GOOD_PASSWORD)
-    click(page, "button", "パスワードを変更する")
+    click(page, "button", label(page, "パスワードを変更する"))
     expect_path(page, "accounts:mypage")
     walk.check("password-changed-message")
 
@@ -214,7 +228,7 @@ def test_every_page_and_state(site, settings):
     uncovered = walk.uncovered(COVERED_ELSEWHERE)
     print(
         f"\n{len(walk.checks)} page states on {len(walk.pages)} pages, "
-        f"{len(walk.post_only)} POST-only endpoints posted; screenshots in {SCREENSHOTS}"
+        f"{len(walk.post_only)} POST-only endpoints posted; screenshots in {walk.screenshots}"
     )
     for check in walk.checks:
         print(f"  {check.label}: {len(check.violations)} violations")

@@ -14,13 +14,14 @@ from axe_playwright_python.sync_playwright import Axe
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from playwright.sync_api import Page
 
-from tests.e2e.site import VIEWPORTS, horizontal_overflow
+from tests.e2e.site import VIEWPORTS, horizontal_overflow, label
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
 AXE_VIEWPORTS = ("320x640", "1280x800")
 SCREENSHOT_VIEWPORTS = ("360x740", "1280x800")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SCREENSHOTS_EN = SCREENSHOTS.with_name("screenshots-en")
 
 _axe = Axe()
 
@@ -67,8 +68,11 @@ class Check:
 
 
 class Walk:
-    def __init__(self, page: Page, *, viewport: str = "1280x800") -> None:
+    def __init__(
+        self, page: Page, *, viewport: str = "1280x800", screenshots: Path = SCREENSHOTS
+    ) -> None:
         self.page = page
+        self.screenshots = screenshots
         self.viewport = viewport
         self.checks: list[Check] = []
         self.problems: list[str] = []
@@ -77,8 +81,8 @@ class Walk:
         self._posted: list[str] = []  # paths of the form posts seen so far
         self._unproven: dict[str, str] = {}
         page.on("request", self._on_request)
-        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-        SCREENSHOTS.mkdir(parents=True)
+        shutil.rmtree(screenshots, ignore_errors=True)
+        screenshots.mkdir(parents=True)
 
     def _on_request(self, request) -> None:
         if request.method == "POST" and request.is_navigation_request():
@@ -116,7 +120,7 @@ class Walk:
                         f"({violation['impact']}) {violation['help']} {targets}"
                     )
             if viewport in SCREENSHOT_VIEWPORTS:
-                page.screenshot(path=SCREENSHOTS / f"{stem}-{viewport}.png", full_page=True)
+                page.screenshot(path=self.screenshots / f"{stem}-{viewport}.png", full_page=True)
         self._resize(self.viewport)
         return check
 
@@ -125,7 +129,8 @@ class Walk:
         focused error summary, a message state its message."""
         page = self.page
         if check.state.startswith("error"):
-            assert page.title().startswith("エラー："), f"{check.label}: title {page.title()!r}"
+            error = label(page, "エラー：")
+            assert page.title().startswith(error), f"{check.label}: title {page.title()!r}"
             assert page.evaluate("() => document.activeElement.matches('[data-error-summary]')"), (
                 f"{check.label}: the error summary is not focused"
             )

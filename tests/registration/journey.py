@@ -9,7 +9,7 @@ from django.urls import reverse
 from portal.registration.terms import terms_load
 from tests.browser_client import BrowserClient as Client
 
-KEY_RE = re.compile(r"認証キー：(\d+)")
+KEY_RE = re.compile(r"(?:認証キー：|Auth key: )(\d+)")
 REFERENCE_RE = re.compile(r"受付番号：([A-Z0-9]{4}-[A-Z0-9]{4})")
 GOOD_PASSWORD = "Sakura#2026go"
 
@@ -23,13 +23,20 @@ def key_from(message) -> str:
 
 
 class Journey:
-    def __init__(self, client: Client | None = None, *, enforce_csrf: bool = False):
-        self.client = client or Client(enforce_csrf_checks=enforce_csrf)
+    def __init__(
+        self, client: Client | None = None, *, enforce_csrf: bool = False, language: str = "ja"
+    ):
+        """`language`: the browser's Accept-Language (the pages, the terms and the mails the
+        pages ask for follow it)."""
+        self.language = language
+        self.client = client or Client(
+            enforce_csrf_checks=enforce_csrf, HTTP_ACCEPT_LANGUAGE=language
+        )
 
     def agree(self):
         versions = {
-            "privacy_version": terms_load("privacy").version,
-            "terms_version": terms_load("mypage").version,
+            "privacy_version": terms_load("privacy", self.language).version,
+            "terms_version": terms_load("mypage", self.language).version,
         }
         return self.client.post(reverse("registration:terms"), {"agree": "on", **versions})
 

@@ -1,5 +1,6 @@
 """② answers the same whatever the register holds: same page, same cookies, same database work,
-and every limit answers the same for an address that exists and one that does not."""
+and every limit answers the same for an address that exists and one that does not. In
+Japanese and in English: ② never writes the job seeker's own language."""
 
 import re
 
@@ -39,8 +40,8 @@ def _normalised(html: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
 
 
-def _submit(email, birth_date):
-    journey = Journey()
+def _submit(email, birth_date, language="ja"):
+    journey = Journey(language=language)
     journey.agree()
     with CaptureQueriesContext(connection) as queries:
         response = journey.identity(email, birth_date)
@@ -49,12 +50,19 @@ def _submit(email, birth_date):
     return journey, response, captured, page
 
 
-def test_identity_answers_alike_for_all_four_cases(register, smtp_server):
+def _register_rows():
+    return list(JobSeeker.objects.order_by("pk").values())
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_identity_answers_alike_for_all_four_cases(register, smtp_server, language):
     seen = {}
+    register_before = _register_rows()
     for case, (email, birth_date) in CASES.items():
         cache.clear()  # each case from the same limiter state; only the register differs
         rate_limits_clear()
-        _journey, response, queries, page = _submit(email, birth_date)
+        _journey, response, queries, page = _submit(email, birth_date, language)
+        assert f'<html lang="{language}">' in page.content.decode()
         seen[case] = {
             "status": response.status_code,
             "location": response.url,
@@ -63,8 +71,15 @@ def test_identity_answers_alike_for_all_four_cases(register, smtp_server):
             "statements": [q["sql"].split()[0] for q in queries],
             "page": _normalised(page.content.decode()),
             "outbox_rows": OutboundMail.objects.filter(to=email).count(),
+            "writes": [
+                q["sql"].split()[0] + " " + q["sql"].split()[2]
+                for q in queries
+                if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+            ],
         }
         OutboundMail.objects.filter(to=email).delete()  # so each case starts alike
+    # Nothing about any job seeker changed, their own language included.
+    assert _register_rows() == register_before
     first = seen["pending_match"]
     assert first["status"] == 302 and first["location"] == reverse("registration:password")
     for case, observed in seen.items():
@@ -127,6 +142,18 @@ def test_mail_cap_answers_the_same(register, smtp_server, settings, clock):
     # Nothing was queued for the refused submissions: two rows per address, none capped.
     assert not OutboundMail.objects.filter(status="capped").exists()
     assert OutboundMail.objects.filter(to="pending@example.jp").count() == 4  # two cases
+
+
+@pytest.mark.parametrize("languages", [("en", "en", "en"), ("ja", "en", "ja")])
+def test_mail_cap_counts_mails_whatever_their_language(register, smtp_server, settings, languages):
+    settings.MAILS_PER_ADDRESS_PER_DAY = 2
+    settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = 100
+    for case in ("pending_match", "unknown"):
+        email, birth_date = CASES[case]
+        urls = [_submit(email, birth_date, language)[1].url for language in languages]
+        expected = [reverse("registration:password")] * 2 + [reverse("registration:identity")]
+        assert urls == expected, case
+    assert not OutboundMail.objects.filter(status="capped").exists()
 
 
 def test_capped_resend_answers_the_same(register, smtp_server, settings, clock):

@@ -57,7 +57,9 @@ def test_happy_path_to_a_usable_login(make_jobseeker, smtp_server):
     key = key_from(mail)
     assert key not in mail["Subject"]
     body = mail.get_content()
-    assert "日本時間" in body and "50分" in body
+    # The deadline in Japan's time, written the Japanese way (2026年12月3日 16:07).
+    assert re.search(r"有効期限：\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}\r?\n", body)
+    assert "50分" in body
 
     screen = journey.client.get(reverse("registration:password")).content.decode()
     for words in (

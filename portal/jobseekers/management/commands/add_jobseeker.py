@@ -1,19 +1,23 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, gettext_lazy
 
 from portal.jobseekers.services import jobseeker_register
 
 
 class Command(BaseCommand):
-    help = "Registers one job seeker at the counter (本登録), or updates them by number."
+    help = gettext_lazy("窓口で求職者を1件登録します（本登録）。同じ求職番号があれば更新します。")
 
     def add_arguments(self, parser):
-        parser.add_argument("--number", required=True, help="求職番号 NNNNN-NNNNNNNN")
-        parser.add_argument("--name", required=True, help="氏名")
-        parser.add_argument("--kana", required=True, help="氏名（カナ）")
-        parser.add_argument("--email", required=True, help="メールアドレス")
-        parser.add_argument("--birth-date", required=True, help="生年月日 YYYY-MM-DD")
-        parser.add_argument("--office", default="", help="ハローワーク（任意）")
+        parser.add_argument("--number", required=True, help=gettext_lazy("求職番号 NNNNN-NNNNNNNN"))
+        parser.add_argument("--name", required=True, help=gettext_lazy("氏名"))
+        parser.add_argument("--kana", required=True, help=gettext_lazy("氏名（カナ）"))
+        parser.add_argument("--email", required=True, help=gettext_lazy("メールアドレス"))
+        parser.add_argument("--birth-date", required=True, help=gettext_lazy("生年月日 YYYY-MM-DD"))
+        parser.add_argument("--office", default="", help=gettext_lazy("ハローワーク（任意）"))
+        parser.add_argument(
+            "--language", default="", help=gettext_lazy("希望する言語 ja/en（任意）")
+        )
 
     def handle(self, *args, **options):
         raw = {
@@ -23,6 +27,7 @@ class Command(BaseCommand):
             "email": options["email"],
             "birth_date": options["birth_date"],
             "office": options["office"],
+            "language": options["language"],
         }
         try:
             jobseeker = jobseeker_register(
@@ -34,5 +39,7 @@ class Command(BaseCommand):
                 if hasattr(exc, "error_dict")
                 else exc.messages
             )
-            raise CommandError("登録できませんでした: " + " / ".join(messages)) from None
+            raise CommandError(
+                gettext("登録できませんでした: %(errors)s") % {"errors": " / ".join(messages)}
+            ) from None
         self.stdout.write(f"registered {jobseeker.number} {jobseeker.email} ({jobseeker.status})")

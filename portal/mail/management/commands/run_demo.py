@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.services import jobseeker_register
@@ -12,10 +13,12 @@ from portal.jobseekers.uploads import jobseeker_upload_run_next
 from portal.mail.demo_sink import demo_sink_start
 from portal.mail.services import mail_deliver_due
 
+# (number, name, kana, e-mail, birth date, the job seeker's own language)
 DEMO_JOBSEEKERS = [
-    ("13010-00000001", "山田 太郎", "ヤマダ タロウ", "taro@example.jp", "1990-04-01"),
-    ("13010-00000002", "佐藤 花子", "サトウ ハナコ", "hanako@example.jp", "1985-12-24"),
-    ("27010-00000003", "鈴木 一郎", "スズキ イチロウ", "ichiro@example.jp", "1978-07-07"),
+    ("13010-00000001", "山田 太郎", "ヤマダ タロウ", "taro@example.jp", "1990-04-01", "ja"),
+    ("13010-00000002", "佐藤 花子", "サトウ ハナコ", "hanako@example.jp", "1985-12-24", "ja"),
+    ("27010-00000003", "鈴木 一郎", "スズキ イチロウ", "ichiro@example.jp", "1978-07-07", "ja"),
+    ("13010-00000004", "Emma Clark", "エマ クラーク", "emma@example.jp", "1992-03-04", "en"),
 ]
 
 
@@ -34,9 +37,10 @@ class Command(BaseCommand):
         if settings.EMAIL_HOST not in ("127.0.0.1", "localhost"):
             raise CommandError("run_demo delivers to its own local SMTP sink only.")
         call_command("migrate", verbosity=0)
-        for number, name, kana, email, birth in DEMO_JOBSEEKERS:
+        for number, name, kana, email, birth, language in DEMO_JOBSEEKERS:
             raw = {"number": number, "name": name, "name_kana": kana, "email": email,
-                   "birth_date": birth, "office": "デモ公共職業安定所"}  # fmt: skip
+                   "birth_date": birth, "office": "デモ公共職業安定所",
+                   "language": language}  # fmt: skip
             try:
                 jobseeker_register(raw, actor_label="run_demo", source="demo")
             except ValidationError as exc:
@@ -46,10 +50,15 @@ class Command(BaseCommand):
         threading.Thread(target=self._import_forever, daemon=True, name="csv-import").start()
         base = f"http://127.0.0.1:{port}"
         self.stdout.write(
-            "\n求職者マイページ デモ\n"
-            f"  トップ:            {base}/\n"
-            f"  デモ用メールボックス: {base}/demo/mailbox/  (認証キーのメールはここに届きます)\n"
-            "  デモ用の求職者（窓口で登録済み）と、いまの状態:\n" + self._demo_list()
+            gettext(
+                "\n求職者マイページ デモ\n"
+                "  トップ:            %(base)s/\n"
+                "  デモ用メールボックス: %(base)s/demo/mailbox/  "
+                "(認証キーのメールはここに届きます)\n"
+                "  デモ用の求職者（窓口で登録済み）と、いまの状態:\n"
+            )
+            % {"base": base}
+            + self._demo_list()
         )
         call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
 
@@ -62,10 +71,13 @@ class Command(BaseCommand):
             )
         )
         lines = []
-        for number, _name, _kana, email, birth in DEMO_JOBSEEKERS:
+        for number, _name, _kana, email, birth, _language in DEMO_JOBSEEKERS:
             status = states.get(number)
-            label = JobSeeker.Status(status).label if status else "登録なし"
-            lines.append(f"    {email}  生年月日 {birth}  状態: {label}\n")
+            label = JobSeeker.Status(status).label if status else gettext("登録なし")
+            lines.append(
+                gettext("    %(email)s  生年月日 %(birth)s  状態: %(state)s\n")
+                % {"email": email, "birth": birth, "state": label}
+            )
         return "".join(lines)
 
     def _deliver_forever(self):

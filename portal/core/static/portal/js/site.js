@@ -13,7 +13,8 @@
         var show = input.type === "password";
         input.type = show ? "text" : "password";
         button.setAttribute("aria-pressed", show ? "true" : "false");
-        button.textContent = show ? "隠す" : "表示する";
+        // The texts come from the page, in its language.
+        button.textContent = button.getAttribute(show ? "data-hide-text" : "data-show-text");
       });
     });
 

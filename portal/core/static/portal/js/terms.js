@@ -7,8 +7,9 @@
     var boxes = Array.prototype.slice.call(document.querySelectorAll("[data-terms-box]"));
     if (!checkbox || !boxes.length || !("IntersectionObserver" in window)) return;
     var unread = new Set(boxes);
-    var lockedText = "最後までスクロールしてご確認ください。";
-    var readText = "最後まで確認しました。";
+    // The texts come from the page, in its language.
+    var lockedText = checkbox.getAttribute("data-locked-text") || "";
+    var readText = checkbox.getAttribute("data-read-text") || "";
 
     function update() {
       var locked = unread.size > 0;
