@@ -137,6 +137,8 @@ def client():
     from tests.browser_client import BrowserClient
 
     return BrowserClient()
+
+
 @pytest.fixture(autouse=True)
 def _default_language_after_each_test():
     """LocaleMiddleware activates the request's language in this thread and leaves it there:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobseekers', '0004_alter_jobseeker_created_at_and_more'),
+        ('jobseekers', '0005_jobseeker_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
