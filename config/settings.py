@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portal.mail",
     "portal.registration",
     "portal.ops",
+    "portal.passkeys",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,17 @@ LOGIN_OTP_MAILS_PER_HOUR = env.int("LOGIN_OTP_MAILS_PER_HOUR", default=5)
 # 「次回から一定期間ワンタイムパスワードの入力を省略する」: a signed, HttpOnly cookie.
 TRUSTED_BROWSER_DAYS = env.int("TRUSTED_BROWSER_DAYS", default=30)
 TRUSTED_BROWSER_COOKIE_NAME = env.str("TRUSTED_BROWSER_COOKIE_NAME", default="mypage_trusted")
+
+# Passkeys (WebAuthn). The relying party ID is a host name, never an IP address; every allowed
+# origin's host must be it or one of its subdomains, and be in ALLOWED_HOSTS (a system check
+# refuses anything else).
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default=SITE_NAME)
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+# How long a passkey request (its challenge) may take, and how recent a login must be to add one.
+WEBAUTHN_CHALLENGE_SECONDS = env.int("WEBAUTHN_CHALLENGE_SECONDS", default=300)
+PASSKEY_RECENT_LOGIN_MINUTES = env.int("PASSKEY_RECENT_LOGIN_MINUTES", default=5)
+PASSKEYS_PER_ACCOUNT = env.int("PASSKEYS_PER_ACCOUNT", default=10)
 
 # --- Operations (health, metrics, CSP, logging) ---
 from csp.constants import NONE, SELF  # noqa: E402

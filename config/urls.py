@@ -9,6 +9,7 @@ admin.site.index_title = "窓口業務"
 urlpatterns = [
     path("", include("portal.registration.urls")),
     path("", include("portal.accounts.urls")),
+    path("", include("portal.passkeys.urls")),
     path("staff/", admin.site.urls),
     path("", include("portal.ops.urls")),
 ]

@@ -441,17 +441,16 @@ def login_credentials_check(
     return LoginResult(LoginStatus.OTP_REQUIRED, user=user, challenge=challenge)
 
 
-def login_complete(request, user) -> None:
+def login_complete(request, user, *, outcome: str = LoginEvent.Outcome.SUCCESS) -> None:
     """Logs the account in on this request: a new session key, the failure counters of this
-    ID and IP cleared, a login event, and the session tracked for later ending."""
+    ID and IP cleared, a login event (`outcome` tells a passkey login apart), and the session
+    tracked for later ending."""
     ip = client_ip(request)
     user_agent = request_user_agent(request)
     key = login_key(user.email)
     with transaction.atomic():
         _throttle_reset(key, ip)
-        login_event_record(
-            LoginEvent.Outcome.SUCCESS, key=key, user=user, ip=ip, user_agent=user_agent
-        )
+        login_event_record(outcome, key=key, user=user, ip=ip, user_agent=user_agent)
         # django.contrib.auth.login cycles the session key (or starts a fresh session).
         auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         # The session was written under its new key by the cycle; the middleware writes it
