@@ -77,7 +77,7 @@ def login_view(request):
         next_url = reverse("accounts:mypage")
     if not form.is_valid():
         messages.error(request, _("パスキーを確認できませんでした。もう一度お試しください。"))
-        return redirect("accounts:login")
+        return _back_to_login()
     result = services.passkey_login_verify(
         state, form.cleaned_data["credential"], ip=client_ip(request)
     )
@@ -97,7 +97,14 @@ def login_view(request):
         )
     else:
         messages.error(request, result.message)
-    return redirect("accounts:login")
+    return _back_to_login()
+
+
+def _back_to_login():
+    # The mark keeps passkeys.js from starting the autofill request again at once: a refused
+    # passkey would otherwise be offered (and, by an authenticator that needs no pick, sent)
+    # over and over. The button still works.
+    return redirect(reverse("accounts:login") + "?passkey=refused")
 
 
 # --- My Page ----------------------------------------------------------------------------------

@@ -171,8 +171,10 @@
 
     // Conditional UI: the browser offers passkeys in the ID field's autofill.
     var loginForm = document.querySelector("form[data-passkey-login]");
+    var refused = /(^|[?&])passkey=refused(&|$)/.test(window.location.search.slice(1));
     if (
       loginForm &&
+      !refused &&
       document.querySelector("input[autocomplete~='webauthn']") &&
       PublicKeyCredential.isConditionalMediationAvailable
     ) {
