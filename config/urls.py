@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("portal.registration.urls")),
     path("", include("portal.accounts.urls")),
     path("", include("portal.passkeys.urls")),
+    # Staff passkeys (own pages and the passkey login), ahead of the admin's catch-all.
+    path("staff/", include("portal.passkeys.staff_urls")),
     path("staff/", admin.site.urls),
     path("", include("portal.ops.urls")),
 ]

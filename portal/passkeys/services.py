@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
+from django.contrib.auth import login as auth_login
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -41,12 +42,16 @@ from portal.accounts.models import LoginEvent, UserSession
 from portal.accounts.services import (
     PasswordAttempt,
     jobseeker_of,
+    login_event_record,
+    login_key,
     login_lock_status,
     login_password_attempt,
     mypage_allowed,
+    request_user_agent,
 )
 from portal.accounts.user_agents import browser_label
 from portal.audit.services import audit_event_record
+from portal.core.client_ip import client_ip
 from portal.core.clock import clock
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.mail.services import mail_queue
@@ -59,6 +64,7 @@ class Purpose(StrEnum):
     REGISTER = "register"
     LOGIN = "login"
     REAUTH = "reauth"
+    STAFF_LOGIN = "staff_login"
 
 
 class PasskeyRefused(Exception):
@@ -367,12 +373,48 @@ def passkey_login_verify(
     passkey). A locked ID is refused as with a password; an account that may not use the My
     Page (mypage_allowed: pending, suspended, closed, staff) gets the same answer as a bad
     passkey."""
+    return _login_verify(
+        state, credential_json, ip=ip, purpose=Purpose.LOGIN, allowed=mypage_allowed
+    )
+
+
+def _staff_allowed(user) -> bool:
+    return user.is_active and user.is_staff
+
+
+def passkey_staff_login_verify(
+    state: dict | None, credential_json: str, *, ip: str | None
+) -> PasskeyLoginResult:
+    """The staff admin's passkey login (instead of the password and the mailed one-time
+    password): only an active staff account; the caller logs it in with passkey_staff_login."""
+    return _login_verify(
+        state, credential_json, ip=ip, purpose=Purpose.STAFF_LOGIN, allowed=_staff_allowed
+    )
+
+
+def passkey_staff_login(request, user) -> None:
+    """Logs a staff member in on this request: a new session key and a staff login event
+    marked passkey."""
+    ip = client_ip(request)
+    with transaction.atomic():
+        login_event_record(
+            LoginEvent.Outcome.PASSKEY,
+            key=login_key(user.email),
+            user=user,
+            ip=ip,
+            user_agent=request_user_agent(request),
+            channel=LoginEvent.Channel.STAFF,
+        )
+        auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+
+
+def _login_verify(state, credential_json, *, ip, purpose, allowed) -> PasskeyLoginResult:
     if rate_limit_exceeded(
         "login-ip", ip or "", limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR, window_seconds=3600
     ):
         return PasskeyLoginResult(PasskeyLoginStatus.RATE_LIMITED)
     try:
-        passkey, verified = _passkey_verify(state, credential_json, Purpose.LOGIN, ip=ip)
+        passkey, verified = _passkey_verify(state, credential_json, purpose, ip=ip)
     except PasskeyRefused as exc:
         status = PasskeyLoginStatus.EXPIRED if exc.expired else PasskeyLoginStatus.FAILED
         return PasskeyLoginResult(status, message=exc.message)
@@ -380,9 +422,9 @@ def passkey_login_verify(
     lock = login_lock_status(user.email, ip)
     if lock.locked:
         return PasskeyLoginResult(PasskeyLoginStatus.LOCKED, locked_until=lock.locked_until)
-    if not mypage_allowed(user):
+    if not allowed(user):
         return PasskeyLoginResult(PasskeyLoginStatus.FAILED, message=_refused().message)
-    _passkey_used(passkey, verified, ip=ip, purpose=Purpose.LOGIN)
+    _passkey_used(passkey, verified, ip=ip, purpose=purpose)
     return PasskeyLoginResult(PasskeyLoginStatus.OK, user=user)
 
 
@@ -400,7 +442,13 @@ def passkey_reauth_password(user, password: str, *, ip=None, user_agent="") -> P
     """Re-authentication with the password: a wrong one counts toward the lockout like a
     failed login."""
     attempt, _lock = login_password_attempt(
-        user.email, password, user=user, ip=ip, user_agent=user_agent, allowed=mypage_allowed
+        user.email,
+        password,
+        user=user,
+        ip=ip,
+        user_agent=user_agent,
+        allowed=_staff_allowed if user.is_staff else mypage_allowed,
+        channel=LoginEvent.Channel.STAFF if user.is_staff else LoginEvent.Channel.MYPAGE,
     )
     return attempt
 

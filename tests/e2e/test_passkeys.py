@@ -35,13 +35,16 @@ class Checker:
         self.states: list[str] = []
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def check(self, state: str) -> None:
+    def check(self, state: str, context: str | None = None) -> None:
+        """`context`: a selector to limit axe to (the staff pages' own part: Django admin's
+        header, breadcrumbs and password form are Django's, outside this service's axe walk)."""
         self.page.wait_for_load_state()
         self.states.append(state)
         for viewport in AXE_VIEWPORTS:
             width, height, _scale = VIEWPORTS[viewport]
             self.page.set_viewport_size({"width": width, "height": height})
-            for violation in _axe.run(self.page, options=AXE_OPTIONS).response["violations"]:
+            result = _axe.run(self.page, context=context, options=AXE_OPTIONS)
+            for violation in result.response["violations"]:
                 targets = [node["target"] for node in violation["nodes"]][:5]
                 self.problems.append(
                     f"{state} at {viewport}: axe {violation['id']} {violation['help']} {targets}"
@@ -116,13 +119,10 @@ def test_a_job_seeker_adds_uses_renames_and_removes_a_passkey(site, account, rel
 
     # --- log out, log in with the button ----------------------------------------------------
     # Chromium's virtual authenticator answers the login page's conditional request by itself
-    # (the next test). To show the button, the authenticator holds no credential while the
-    # page loads (the conditional request finds nothing and waits) and gets it back before
-    # the click; the button aborts the waiting request and asks anew.
-    hold = {"authenticatorId": authenticator_id}
-    cdp.send("WebAuthn.clearCredentials", hold)
+    # (the next test), so the button is shown on the login page as it is after a refused
+    # passkey (?passkey=refused), where passkeys.js starts no conditional request.
     logout(page)
-    cdp.send("WebAuthn.addCredential", {**hold, "credential": credential})
+    page.goto(site.url("accounts:login") + "?passkey=refused")
     page.get_by_role("button", name="パスキーでログイン").click()
     page.wait_for_url(re.compile(r"/mypage/$"))
     expect(page.locator("[role=status]")).to_contain_text("パスキーでログインしました")
@@ -203,4 +203,73 @@ def test_adding_after_a_while_asks_for_the_password(site, account, relying_party
     submit(page, page.get_by_role("button", name="パスキーを追加する"))
     expect(page.locator("[role=status]")).to_contain_text("を追加しました")
     assert Passkey.objects.filter(user=account).count() == 1
+    assert not checker.problems, "\n".join(checker.problems)
+
+
+STAFF_EMAIL = "clerk@example.jp"
+STAFF_LOGIN_PART = "[data-passkey-section]"
+STAFF_PAGE_PART = "#content-main"
+
+
+def staff_logout(page) -> None:
+    submit(page, page.locator("#logout-form button"))
+    page.goto("/staff/login/")
+
+
+def test_a_staff_member_adds_uses_renames_and_removes_a_passkey(site, relying_party):
+    get_user_model().objects.create_user(STAFF_EMAIL, GOOD_PASSWORD, is_staff=True)
+    page = site.new_page("1280x800")
+    cdp, authenticator_id = virtual_authenticator(page)
+    checker = Checker(page)
+    page.goto("/staff/login/")
+    expect(page.get_by_role("button", name="パスキーでログイン")).to_be_visible()
+    assert "webauthn" in page.locator("#id_username").get_attribute("autocomplete")
+    checker.check("staff-login", STAFF_LOGIN_PART)
+    page.locator("#id_username").fill(STAFF_EMAIL)
+    page.locator("#id_password").fill(GOOD_PASSWORD)
+    submit(page, page.locator("input[type=submit][value='ログイン']"))
+    page.goto(site.url("staff_passkeys:list"))
+    checker.check("staff-list-reauth", STAFF_PAGE_PART)
+    page.locator("#id_password").fill(GOOD_PASSWORD)
+    submit(page, page.get_by_role("button", name="本人確認する"))
+    page.locator("#id_name").fill("窓口の端末")
+    submit(page, page.get_by_role("button", name="パスキーを追加する"))
+    expect(page.locator("table")).to_contain_text("窓口の端末")
+    checker.check("staff-list-added", STAFF_PAGE_PART)
+    stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
+    assert [c["isResidentCredential"] for c in stored["credentials"]] == [True]
+
+    # The button, on the login page as it is after a refused passkey (no conditional request).
+    submit(page, page.locator("#logout-form button"))
+    page.goto("/staff/login/?passkey=refused")
+    page.get_by_role("button", name="パスキーでログイン").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+    event = LoginEvent.objects.filter(user__email=STAFF_EMAIL).first()
+    assert (event.outcome, event.channel) == (LoginEvent.Outcome.PASSKEY, LoginEvent.Channel.STAFF)
+
+    # Conditional UI: the login page's autofill request, answered by the virtual authenticator.
+    submit(page, page.locator("#logout-form button"))
+    with page.expect_navigation(url=re.compile(r"/staff/$")):
+        page.goto("/staff/login/")
+    assert LoginEvent.objects.filter(user__email=STAFF_EMAIL).count() == 3
+
+    page.goto(site.url("staff_passkeys:list"))
+    submit(page, page.get_by_role("link", name=re.compile("^名前を変更")))
+    checker.check("staff-rename", STAFF_PAGE_PART)
+    page.locator("#id_name").fill("受付カウンター")
+    submit(page, page.get_by_role("button", name="名前を変更する"))
+    expect(page.locator("table")).to_contain_text("受付カウンター")
+    submit(page, page.get_by_role("button", name=re.compile("^削除")))
+    expect(page.locator("table")).to_have_count(0)
+    checker.check("staff-list-removed", STAFF_PAGE_PART)
+
+    submit(page, page.locator("#logout-form button"))
+    page.goto("/staff/login/")  # the conditional request is answered at once, and refused
+    page.wait_for_url(re.compile(r"passkey=refused"))
+    expect(page.locator(".messagelist, .errornote").first).to_contain_text(
+        "パスキーを確認できませんでした"
+    )
+    checker.check("staff-login-refused", STAFF_LOGIN_PART)
+    page.goto(site.url("admin:index"))
+    expect(page).to_have_url(re.compile(r"/staff/login/"))
     assert not checker.problems, "\n".join(checker.problems)

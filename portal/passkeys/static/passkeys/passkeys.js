@@ -171,6 +171,12 @@
 
     // Conditional UI: the browser offers passkeys in the ID field's autofill.
     var loginForm = document.querySelector("form[data-passkey-login]");
+    // A login form this file does not render (the staff admin's) names its ID field; the
+    // "webauthn" token lets the browser offer passkeys in that field's autofill.
+    var field = loginForm && document.getElementById(loginForm.getAttribute("data-autofill-field"));
+    if (field && !/\bwebauthn\b/.test(field.autocomplete)) {
+      field.setAttribute("autocomplete", ((field.getAttribute("autocomplete") || "username") + " webauthn").trim());
+    }
     var refused = /(^|[?&])passkey=refused(&|$)/.test(window.location.search.slice(1));
     if (
       loginForm &&
