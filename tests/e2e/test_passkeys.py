@@ -121,8 +121,12 @@ def test_a_job_seeker_adds_uses_renames_and_removes_a_passkey(site, account, rel
     # Chromium's virtual authenticator answers the login page's conditional request by itself
     # (the next test), so the button is shown on the login page as it is after a refused
     # passkey (?passkey=refused), where passkeys.js starts no conditional request.
+    # Logging out lands on the login page, so the authenticator holds no credential meanwhile.
+    hold = {"authenticatorId": authenticator_id}
+    cdp.send("WebAuthn.clearCredentials", hold)
     logout(page)
     page.goto(site.url("accounts:login") + "?passkey=refused")
+    cdp.send("WebAuthn.addCredential", {**hold, "credential": credential})
     page.get_by_role("button", name="パスキーでログイン").click()
     page.wait_for_url(re.compile(r"/mypage/$"))
     expect(page.locator("[role=status]")).to_contain_text("パスキーでログインしました")
