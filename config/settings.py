@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "portal.mail",
     "portal.registration",
     "portal.ops",
+    "portal.passkeys",
 ]
 
 MIDDLEWARE = [
@@ -327,6 +328,17 @@ STAFF_SUPPORT_CONTACT = env.str(
     "STAFF_SUPPORT_CONTACT",
     default="システム管理者に連絡し、コンソールでのログインの復旧を依頼してください。",
 )
+
+# Passkeys (WebAuthn). The relying party ID is a host name, never an IP address; every allowed
+# origin's host must be it or one of its subdomains, and be in ALLOWED_HOSTS (a system check
+# refuses anything else).
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default=SITE_NAME)
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+# How long a passkey request (its challenge) may take, and how recent a login must be to add one.
+WEBAUTHN_CHALLENGE_SECONDS = env.int("WEBAUTHN_CHALLENGE_SECONDS", default=300)
+PASSKEY_RECENT_LOGIN_MINUTES = env.int("PASSKEY_RECENT_LOGIN_MINUTES", default=5)
+PASSKEYS_PER_ACCOUNT = env.int("PASSKEYS_PER_ACCOUNT", default=10)
 
 # --- Operations (health, metrics, CSP, logging) ---
 from csp.constants import NONE, SELF  # noqa: E402

@@ -12,6 +12,9 @@ admin.site.index_title = gettext_lazy("窓口業務")
 urlpatterns = [
     path("", include("portal.registration.urls")),
     path("", include("portal.accounts.urls")),
+    path("", include("portal.passkeys.urls")),
+    # Staff passkeys (own pages and the passkey login), ahead of the admin's catch-all.
+    path("staff/", include("portal.passkeys.staff_urls")),
     path("staff/", admin.site.urls),
     # The language switch on every page posts here (Django's set_language: a cookie keeps it).
     path("i18n/setlang/", language_switch, name="set_language"),

@@ -93,6 +93,15 @@ def _with_fieldset(fieldsets, title, names):
 class EmailChangeForm(forms.Form):
     new_email = forms.CharField(label=_("新しいメールアドレス"), max_length=254)
     new_email_confirm = forms.CharField(label=_("新しいメールアドレス（確認用）"), max_length=254)
+    remove_passkeys = forms.BooleanField(
+        label=_("登録済みのパスキーをすべて削除する（推奨）"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "パスキーは前のアドレスの持ち主が作ったものかもしれません。本人と確認できた場合に限り、"
+            "チェックを外して残せます。"
+        ),
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -143,6 +152,22 @@ class JobSeekerAccountAdminMixin:
             (gettext("ログイン中のセッション"), str(status.sessions)),
             (gettext("ワンタイムパスワード省略ブラウザ"), str(status.trusted_browsers)),
         ]
+        # Passkeys live in portal.passkeys; read through the relation, managed in its admin.
+        passkeys = obj.user.passkeys.count()
+        rows.append(
+            (
+                gettext("パスキー"),
+                format_html(
+                    '{} <a href="{}?user__id__exact={}">{}</a>',
+                    gettext("%(n)d個") % {"n": passkeys},
+                    reverse("admin:passkeys_passkey_changelist"),
+                    obj.user_id,
+                    gettext("一覧・削除"),
+                )
+                if passkeys
+                else gettext("なし"),
+            )
+        )
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
     @admin.display(description=_("アカウントの画面"))
@@ -213,12 +238,15 @@ class JobSeekerAccountAdminMixin:
             raise PermissionDenied
         form = EmailChangeForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
+            remove_passkeys = form.cleaned_data["remove_passkeys"]
+            passkeys = obj.user.passkeys.count() if obj.user_id and remove_passkeys else 0
             try:
                 jobseeker_change_email(
                     obj,
                     form.cleaned_data["new_email"],
                     actor=request.user,
                     ip=client_ip(request),
+                    remove_passkeys=remove_passkeys,
                 )
             except ValidationError as exc:
                 for message in exc.messages:
@@ -230,6 +258,12 @@ class JobSeekerAccountAdminMixin:
                         "メールアドレスを変更しました。手続き中のパスワード登録・再設定は終了し、"
                         "ログイン中のセッションとワンタイムパスワードの省略は解除しました。"
                         "新旧のアドレスにお知らせのメールを送信します。"
+                    )
+                    + (
+                        gettext("登録済みのパスキー（%(n)d個）はすべて削除しました。")
+                        % {"n": passkeys}
+                        if remove_passkeys
+                        else gettext("登録済みのパスキーは残しました。")
                     ),
                     messages.SUCCESS,
                 )

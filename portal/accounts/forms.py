@@ -67,7 +67,12 @@ class LoginForm(PortalForm):
             "max_length": _("IDは%(limit_value)d文字以内で入力してください。"),
         },
         widget=forms.EmailInput(
-            attrs={"autocomplete": "username", "spellcheck": "false", "autocapitalize": "none"}
+            # "webauthn": the browser may offer passkeys in this field's autofill.
+            attrs={
+                "autocomplete": "username webauthn",
+                "spellcheck": "false",
+                "autocapitalize": "none",
+            }
         ),
     )
     password = forms.CharField(

@@ -98,6 +98,7 @@ class LoginEvent(models.Model):
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("ログイン")
+        PASSKEY = "passkey", _("ログイン（パスキー）")
         PASSWORD_FAILURE = "password_failure", _("ログイン失敗（IDまたはパスワードの誤り）")
         OTP_FAILURE = "otp_failure", _("ログイン失敗（ワンタイムパスワードの誤り）")
         LOCKED = "locked", _("ログイン失敗（ロック中）")

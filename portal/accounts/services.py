@@ -444,16 +444,23 @@ def login_credentials_check(
     return LoginResult(LoginStatus.OTP_REQUIRED, user=user, challenge=challenge)
 
 
-def login_complete(request, user, *, channel: str = LoginEvent.Channel.MYPAGE) -> None:
+def login_complete(
+    request,
+    user,
+    *,
+    channel: str = LoginEvent.Channel.MYPAGE,
+    outcome: str = LoginEvent.Outcome.SUCCESS,
+) -> None:
     """Logs the account in on this request: a new session key, the failure counters of this
-    ID and IP cleared, a login event, and the session tracked for later ending."""
+    ID and IP cleared, a login event (`outcome` tells a passkey login apart), and the session
+    tracked for later ending."""
     ip = client_ip(request)
     user_agent = request_user_agent(request)
     key = login_key(user.email)
     with transaction.atomic():
         _throttle_reset(key, ip)
         login_event_record(
-            LoginEvent.Outcome.SUCCESS,
+            outcome,
             key=key,
             user=user,
             ip=ip,
@@ -902,12 +909,15 @@ def jobseeker_change_email(
     actor=None,
     actor_label: str = "",
     ip: str | None = None,
+    remove_passkeys: bool = True,
 ) -> JobSeeker:
     """Changes a job seeker's e-mail address (and login ID) at the counter, in one transaction:
     ends the job seeker's open registration flows, the account's sessions, pending one-time
-    passwords and trusted browsers; mails a notice to the old and the new address; writes an
+    passwords and trusted browsers, removes the account's passkeys (unless the clerk keeps
+    them: `remove_passkeys`); mails a notice to the old and the new address; writes an
     audit event. Raises ValidationError when the address is malformed or taken."""
     from portal.jobseekers.services import parse_email
+    from portal.passkeys.services import passkeys_remove_all
     from portal.registration.services import flow_end_for_jobseeker
 
     email = parse_email(new_email)
@@ -939,7 +949,7 @@ def jobseeker_change_email(
             current.email = email
             current.updated_at = now
             current.save(update_fields=["email", "updated_at"])
-            sessions = browsers = 0
+            sessions = browsers = passkeys = 0
             if user is not None:
                 user.email = email
                 user.save(update_fields=["email"])
@@ -948,6 +958,8 @@ def jobseeker_change_email(
                     user, actor=actor, ip=ip, reason="email_changed"
                 )
                 _login_challenges_end_all(user, "email_changed")
+                if remove_passkeys:
+                    passkeys = passkeys_remove_all(user, actor=actor, ip=ip, reason="email_changed")
             flow_end_for_jobseeker(current, reason="email_changed")
             context = {
                 "name": current.name,
@@ -972,6 +984,7 @@ def jobseeker_change_email(
                     "new_email": email,
                     "sessions_ended": sessions,
                     "trusted_browsers_revoked": browsers,
+                    "passkeys_removed": passkeys,
                 },
             )
     except IntegrityError:

@@ -340,10 +340,14 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
             return None
         else:
             # An account left behind by an earlier registration of this person (deleted from
-            # the register and registered again): it is theirs to take over.
+            # the register and registered again): it is theirs to take over. Passkeys made by
+            # the address's earlier holder do not come with it.
+            from portal.passkeys.services import passkeys_remove_all
+
             user.password = password_hash
             user.is_active = True
             user.save(update_fields=["password", "is_active"])
+            passkeys_remove_all(user, ip=ip, reason="registration_takeover")
         jobseeker.user = user
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
@@ -464,10 +468,17 @@ def flow_complete(
         flow_end_for_jobseeker(jobseeker, EndReason.SUPERSEDED, except_flow_id=flow.pk)
         # A completed key proves the person: the page's language becomes their own.
         jobseeker_language_set(jobseeker, language)
+        from portal.passkeys.services import passkey_list
+
         mail_queue(
             to=jobseeker.email,
             kind=f"{'registration' if flow.purpose == Purpose.REGISTER else 'reset'}_completed",
-            context={"name": jobseeker.name, "number": jobseeker.number},
+            context={
+                "name": jobseeker.name,
+                "number": jobseeker.number,
+                # A reset leaves passkeys in place; its notice names them.
+                "passkeys": [passkey.name for passkey in passkey_list(user)],
+            },
             language=jobseeker_mail_language(jobseeker),
         )
         audit_event_record(

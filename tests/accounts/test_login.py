@@ -22,7 +22,7 @@ def test_login_page_has_fields_reset_link_and_no_store(client):
     page = response.content.decode()
     assert response.status_code == 200
     assert "ID（メールアドレス）" in page and "パスワード" in page
-    assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
+    assert 'autocomplete="username webauthn"' in page and 'autocomplete="current-password"' in page
     assert "novalidate" in page
     assert f'href="{reverse("registration:reset_start")}">パスワードを忘れた方<' in page
     assert "no-store" in response["Cache-Control"]

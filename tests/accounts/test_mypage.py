@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 MENU = {
     "登録情報の確認": "accounts:profile",
     "パスワード変更": "accounts:password_change",
+    "パスキーの管理": "passkeys:list",
     "ログイン履歴": "accounts:login_history",
     "ワンタイムパスワード省略の解除": "accounts:trusted_browsers",
 }
@@ -40,12 +41,12 @@ def test_home_shows_name_number_and_a_working_menu(logged_in):
     )
     assert "ログアウト</button>" in page
     links = re.findall(r'<ul class="menu">(.*?)</ul>', page, re.S)[0]
-    assert links.count("<li>") == 5  # nothing the service does not do
+    assert links.count("<li>") == 6  # nothing the service does not do
 
 
 def test_every_my_page_url_needs_a_login(client):
-    for name in ("mypage", *(n.split(":")[1] for n in MENU.values())):
-        response = client.get(reverse(f"accounts:{name}"))
+    for name in ("accounts:mypage", *MENU.values()):
+        response = client.get(reverse(name))
         assert response.status_code == 302
         assert response.url.startswith(reverse("accounts:login") + "?next=")
 

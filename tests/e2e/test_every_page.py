@@ -30,6 +30,18 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "ops:healthz": "liveness probe for the load balancer, not a page; tests/ops/test_health.py",
     "ops:readyz": "readiness probe (database, cache), not a page; tests/ops/test_health.py",
     "ops:metrics": "Prometheus text for the operator, not a page; tests/ops/test_metrics.py",
+    # Passkey pages need a WebAuthn authenticator: tests/e2e/test_passkeys.py walks them with
+    # Chromium's virtual authenticator and runs axe at 320 and 1280 px on each state.
+    "passkeys:list": "tests/e2e/test_passkeys.py (axe on empty, added, removed states)",
+    "passkeys:rename": "tests/e2e/test_passkeys.py (axe on the page and its error state)",
+    "passkeys:remove": "tests/e2e/test_passkeys.py (axe on the confirmation)",
+    "passkeys:add": "POST target of the list's form; tests/e2e/test_passkeys.py",
+    "passkeys:login": "POST target of the login page's passkey form; tests/e2e/test_passkeys.py",
+    "passkeys:add_options": "JSON for navigator.credentials.create; tests/passkeys",
+    "passkeys:login_options": "JSON for navigator.credentials.get; tests/passkeys",
+    "passkeys:reauth_options": "JSON for navigator.credentials.get; tests/passkeys",
+    "passkeys:reauth_password": "POST target; its error state is tests/passkeys (server)",
+    "passkeys:reauth_passkey": "POST target; tests/passkeys::test_reauth_* (server)",
 }
 
 NEW_PASSWORD = "Momiji$2027ok"

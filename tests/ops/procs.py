@@ -50,6 +50,8 @@ def production_env(**overrides) -> dict:
         MAIL_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="mypage.example.go.jp,127.0.0.1",
         CSRF_TRUSTED_ORIGINS="https://mypage.example.go.jp",
+        WEBAUTHN_RP_ID="mypage.example.go.jp",
+        WEBAUTHN_ORIGINS="https://mypage.example.go.jp",
         SECURE_HSTS_PRELOAD="1",
         BEHIND_TLS_PROXY="1",
         LOG_LEVEL="INFO",

@@ -41,6 +41,20 @@ def test_check_deploy_fails_on_an_unsafe_value(tmp_path):
     assert "security.W012" in result.stderr
 
 
+def test_check_deploy_fails_on_a_passkey_origin_outside_the_site(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        env=production_env(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            WEBAUTHN_ORIGINS="https://mypage.example.go.jp,https://phish.example.com",
+        ),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "passkeys.E004" in result.stderr and "passkeys.E005" in result.stderr
+
+
 @pytest.mark.django_db
 def test_security_headers_on_a_page(client):
     response = client.get(reverse("registration:terms"), secure=True)

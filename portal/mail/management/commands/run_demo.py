@@ -48,7 +48,13 @@ class Command(BaseCommand):
         demo_sink_start("127.0.0.1", settings.EMAIL_PORT)
         threading.Thread(target=self._deliver_forever, daemon=True, name="mail-worker").start()
         threading.Thread(target=self._import_forever, daemon=True, name="csv-import").start()
-        base = f"http://127.0.0.1:{port}"
+        # localhost, not 127.0.0.1: WebAuthn refuses an IP address as the relying party ID,
+        # so passkeys work only at a host name (the server still listens on loopback only).
+        base = f"http://localhost:{port}"
+        if base not in settings.WEBAUTHN_ORIGINS:
+            self.stderr.write(
+                f"passkeys are off at {base}: set WEBAUTHN_ORIGINS={base} to use them"
+            )
         self.stdout.write(
             gettext(
                 "\n求職者マイページ デモ\n"

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class PasskeysConfig(AppConfig):
+    name = "portal.passkeys"
+    label = "passkeys"
+    verbose_name = "パスキー"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from portal.passkeys import checks  # noqa: F401 (registers the settings check)
+
+        # The staff login page with the passkey login added to Django's own form.
+        admin.site.login_template = "passkeys/staff_login.html"
