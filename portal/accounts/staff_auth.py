@@ -101,10 +101,11 @@ def staff_otp_resend(challenge_id) -> LoginChallenge:
     return login_challenge_resend(challenge_id, allowed=staff_allowed)
 
 
-def staff_login_complete(request, user) -> None:
+def staff_login_complete(request, user, *, outcome: str = LoginEvent.Outcome.SUCCESS) -> None:
     """Logs the staff member in (see accounts.services.login_complete) and marks the session as
-    having passed the staff login, which the admin site requires."""
-    login_complete(request, user, channel=LoginEvent.Channel.STAFF)
+    having passed the staff login, which the admin site requires: the password and the mailed
+    one-time password, or a passkey (`outcome`) in place of both."""
+    login_complete(request, user, channel=LoginEvent.Channel.STAFF, outcome=outcome)
     request.session[STAFF_VERIFIED_SESSION_KEY] = str(user.pk)
 
 

@@ -112,7 +112,7 @@ def staff_login_view(request, site, extra_context=None):
         **(extra_context or {}),
     }
     request.current_app = site.name
-    return TemplateResponse(request, "admin/login.html", context)
+    return TemplateResponse(request, site.login_template or "admin/login.html", context)
 
 
 def staff_otp_view(request, site):

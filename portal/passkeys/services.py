@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
-from django.contrib.auth import login as auth_login
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -42,16 +41,13 @@ from portal.accounts.models import LoginEvent, UserSession
 from portal.accounts.services import (
     PasswordAttempt,
     jobseeker_of,
-    login_event_record,
-    login_key,
     login_lock_status,
     login_password_attempt,
     mypage_allowed,
-    request_user_agent,
 )
+from portal.accounts.staff_auth import staff_login_complete
 from portal.accounts.user_agents import browser_label
 from portal.audit.services import audit_event_record
-from portal.core.client_ip import client_ip
 from portal.core.clock import clock
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.mail.services import mail_queue
@@ -393,19 +389,10 @@ def passkey_staff_login_verify(
 
 
 def passkey_staff_login(request, user) -> None:
-    """Logs a staff member in on this request: a new session key and a staff login event
-    marked passkey."""
-    ip = client_ip(request)
-    with transaction.atomic():
-        login_event_record(
-            LoginEvent.Outcome.PASSKEY,
-            key=login_key(user.email),
-            user=user,
-            ip=ip,
-            user_agent=request_user_agent(request),
-            channel=LoginEvent.Channel.STAFF,
-        )
-        auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    """Logs a staff member in on this request, as the staff login's second step does, with a
+    login event marked passkey: a verified passkey stands for the password and the one-time
+    password together."""
+    staff_login_complete(request, user, outcome=LoginEvent.Outcome.PASSKEY)
 
 
 def _login_verify(state, credential_json, *, ip, purpose, allowed) -> PasskeyLoginResult:

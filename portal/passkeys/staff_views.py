@@ -3,7 +3,6 @@ staff admin's login page, in place of the password and the mailed one-time passw
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import logout
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -30,7 +29,9 @@ from portal.passkeys.views import REAUTH_SESSION_KEY, _mark_recent, _options_res
 
 
 def staff_view(view):
-    return never_cache(staff_member_required(view, login_url="admin:login"))
+    # The admin site's own gate: a staff session that has passed the whole staff login (the
+    # second factor included, portal.accounts.sites), never cached.
+    return admin.site.admin_view(view)
 
 
 def _recent(request) -> bool:
