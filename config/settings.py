@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portal.mail",
     "portal.registration",
     "portal.ops",
+    "portal.counter",
 ]
 
 MIDDLEWARE = [

@@ -25,15 +25,15 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.forms import lock_message
-from portal.accounts.services import (
+from portal.accounts.selectors import (
     account_lock_until,
     account_status_get,
-    jobseeker_change_email,
-    login_lock_clear,
     login_lock_status,
     mails_recent_list,
 )
+from portal.accounts.services.lockout import login_lock_clear
 from portal.core.client_ip import client_ip
+from portal.counter.services import jobseeker_change_email
 
 ACCOUNT_FIELDS = ("account_status", "recent_mails", "email_change_link")
 

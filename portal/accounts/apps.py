@@ -15,7 +15,8 @@ class AccountsConfig(AppConfig):
         EmailField.register_lookup(Lower)
 
         # The staff admin login shows the lockout message (the lockout itself is applied by
-        # portal.accounts.backends.LockoutModelBackend).
+        # portal.accounts.backends.LockoutModelBackend). Imported here: admin_actions needs
+        # the models, which exist only once the app registry is ready.
         from django.contrib import admin
 
         from portal.accounts.admin_actions import StaffAuthenticationForm

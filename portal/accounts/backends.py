@@ -9,15 +9,11 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from portal.accounts.models import LoginEvent
-from portal.accounts.services import (
-    PasswordAttempt,
-    _throttle_reset,
-    login_event_record,
-    login_key,
-    login_password_attempt,
-    request_user_agent,
-)
+from portal.accounts.selectors import login_key
+from portal.accounts.services.lockout import login_event_record, login_failures_reset
+from portal.accounts.services.login import PasswordAttempt, login_password_attempt
 from portal.core.client_ip import client_ip
+from portal.core.origin import request_user_agent
 from portal.core.text import normalize_email
 
 
@@ -53,7 +49,7 @@ class LockoutModelBackend(ModelBackend):
             return None
         if not user.is_staff:
             return user
-        _throttle_reset(login_key(user.email), ip)
+        login_failures_reset(login_key(user.email), ip)
         login_event_record(
             LoginEvent.Outcome.SUCCESS,
             key=login_key(user.email),

@@ -8,7 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from portal.accounts.services import LAST_ACTIVITY_SESSION_KEY, user_session_forget
+from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_forget
 from portal.core.clock import clock
 
 # The last activity is written at most this often, so that not every request saves the session.

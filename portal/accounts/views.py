@@ -16,7 +16,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.accounts import services
 from portal.accounts.forms import (
     LoginForm,
     OtpForm,
@@ -24,9 +23,37 @@ from portal.accounts.forms import (
     lock_message,
     login_failed_message,
 )
-from portal.accounts.services import LoginStatus, OtpOutcome
+from portal.accounts.selectors import (
+    jobseeker_of,
+    login_challenge_get,
+    login_history_list,
+    mypage_allowed,
+    trusted_browser_list,
+)
+from portal.accounts.services.login import LoginStatus, login_complete, login_credentials_check
+from portal.accounts.services.otp import (
+    ChallengeEnded,
+    OtpMailCapReached,
+    OtpOutcome,
+    OtpResendTooSoon,
+    login_challenge_resend,
+    login_challenge_verify,
+)
+from portal.accounts.services.password import (
+    AccountLocked,
+    PasswordChangeRefused,
+    account_password_change,
+)
+from portal.accounts.services.sessions import user_session_forget, user_session_rekey
+from portal.accounts.services.trusted_browsers import (
+    trusted_browser_create,
+    trusted_browser_id,
+    trusted_browser_revoke,
+    trusted_browser_revoke_all,
+)
 from portal.accounts.user_agents import browser_label
 from portal.core.client_ip import client_ip
+from portal.core.origin import request_user_agent
 
 # The pending one-time-password step, kept in the (still anonymous) session.
 OTP_SESSION_KEY = "accounts_otp"
@@ -55,8 +82,8 @@ def mypage_view(view):
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
-        if not services.mypage_allowed(request.user):
-            services.user_session_forget(request.session.session_key)
+        if not mypage_allowed(request.user):
+            user_session_forget(request.session.session_key)
             logout(request)
             messages.error(
                 request,
@@ -64,7 +91,7 @@ def mypage_view(view):
                 % {"contact": settings.OFFICE_CONTACT},
             )
             return redirect("accounts:login")
-        request.jobseeker = services.jobseeker_of(request.user)
+        request.jobseeker = jobseeker_of(request.user)
         return view(request, *args, **kwargs)
 
     return never_cache(wrapped)
@@ -77,21 +104,21 @@ def mypage_view(view):
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    if request.user.is_authenticated and services.mypage_allowed(request.user):
+    if request.user.is_authenticated and mypage_allowed(request.user):
         return redirect("accounts:mypage")
     next_url = _next_url(request, request.POST.get("next") or request.GET.get("next"))
     form = LoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        result = services.login_credentials_check(
+        result = login_credentials_check(
             form.cleaned_data["login_id"],
             form.cleaned_data["password"],
             ip=client_ip(request),
-            user_agent=services.request_user_agent(request),
+            user_agent=request_user_agent(request),
             trusted_cookie=_trusted_cookie(request),
         )
         if result.status == LoginStatus.OK:
             request.session.pop(OTP_SESSION_KEY, None)
-            services.login_complete(request, result.user)
+            login_complete(request, result.user)
             return redirect(next_url)
         if result.status == LoginStatus.OTP_REQUIRED:
             request.session[OTP_SESSION_KEY] = {
@@ -137,7 +164,7 @@ def _restart_login(request, message: str, *, level=messages.ERROR):
 
 def _pending_challenge(request):
     pending = request.session.get(OTP_SESSION_KEY) or {}
-    return pending, services.login_challenge_get(pending.get("challenge"))
+    return pending, login_challenge_get(pending.get("challenge"))
 
 
 @never_cache
@@ -156,18 +183,16 @@ def otp_view(request):
     form = OtpForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         ip = client_ip(request)
-        user_agent = services.request_user_agent(request)
-        result = services.login_challenge_verify(
+        user_agent = request_user_agent(request)
+        result = login_challenge_verify(
             challenge.pk, form.cleaned_data["code"], ip=ip, user_agent=user_agent
         )
         if result.outcome == OtpOutcome.OK:
             request.session.pop(OTP_SESSION_KEY, None)
-            services.login_complete(request, result.user)
+            login_complete(request, result.user)
             response = redirect(_next_url(request, pending.get("next")))
             if form.cleaned_data["remember"]:
-                _browser, value = services.trusted_browser_create(
-                    result.user, ip=ip, user_agent=user_agent
-                )
+                _browser, value = trusted_browser_create(result.user, ip=ip, user_agent=user_agent)
                 response.set_cookie(
                     settings.TRUSTED_BROWSER_COOKIE_NAME,
                     value,
@@ -242,19 +267,19 @@ def otp_resend_view(request):
             level=messages.INFO,
         )
     try:
-        services.login_challenge_resend(challenge.pk)
-    except services.ChallengeEnded:
+        login_challenge_resend(challenge.pk)
+    except ChallengeEnded:
         return _restart_login(
             request,
             _("このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"),
         )
-    except services.OtpResendTooSoon as exc:
+    except OtpResendTooSoon as exc:
         messages.error(
             request,
             _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
             % {"s": exc.seconds},
         )
-    except services.OtpMailCapReached:
+    except OtpMailCapReached:
         messages.error(request, _otp_cap_message())
     else:
         messages.success(
@@ -270,7 +295,7 @@ def otp_resend_view(request):
 @never_cache
 @require_POST
 def logout_view(request):
-    services.user_session_forget(request.session.session_key)
+    user_session_forget(request.session.session_key)
     logout(request)  # flushes the session: the server-side copy is deleted
     messages.success(request, _("ログアウトしました。"))
     return redirect("accounts:login")
@@ -300,25 +325,25 @@ def password_change_view(request):
     form = PasswordChangeForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.account_password_change(
+            account_password_change(
                 request.user,
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password1"],
                 ip=client_ip(request),
-                user_agent=services.request_user_agent(request),
+                user_agent=request_user_agent(request),
                 keep_session_key=request.session.session_key,
             )
-        except services.AccountLocked as exc:
-            services.user_session_forget(request.session.session_key)
+        except AccountLocked as exc:
+            user_session_forget(request.session.session_key)
             logout(request)
             messages.error(request, lock_message(exc.locked_until))
             return redirect("accounts:login")
-        except services.PasswordChangeRefused as exc:
+        except PasswordChangeRefused as exc:
             form.add_error(exc.field, exc.message)
         else:
             old_key = request.session.session_key
             update_session_auth_hash(request, request.user)  # keeps this session, new key
-            services.user_session_rekey(old_key, request.session.session_key)
+            user_session_rekey(old_key, request.session.session_key)
             messages.success(
                 request,
                 _(
@@ -338,7 +363,7 @@ def password_change_view(request):
 
 @mypage_view
 def login_history_view(request):
-    events = services.login_history_list(request.user)
+    events = login_history_list(request.user)
     rows = [{"event": event, "browser": browser_label(event.user_agent)} for event in events]
     return render(
         request,
@@ -349,14 +374,14 @@ def login_history_view(request):
 
 @mypage_view
 def trusted_browsers_view(request):
-    current = services.trusted_browser_id(_trusted_cookie(request))
+    current = trusted_browser_id(_trusted_cookie(request))
     rows = [
         {
             "browser": browser,
             "label": browser_label(browser.user_agent),
             "current": browser.pk == current,
         }
-        for browser in services.trusted_browser_list(request.user)
+        for browser in trusted_browser_list(request.user)
     ]
     return render(
         request,
@@ -372,7 +397,7 @@ def trusted_browsers_view(request):
 @mypage_view
 @require_POST
 def trusted_browser_revoke_view(request, browser_id):
-    if not services.trusted_browser_revoke(request.user, browser_id, ip=client_ip(request)):
+    if not trusted_browser_revoke(request.user, browser_id, ip=client_ip(request)):
         raise Http404
     messages.success(
         request,
@@ -381,7 +406,7 @@ def trusted_browser_revoke_view(request, browser_id):
         ),
     )
     response = redirect("accounts:trusted_browsers")
-    if services.trusted_browser_id(_trusted_cookie(request)) == browser_id:
+    if trusted_browser_id(_trusted_cookie(request)) == browser_id:
         _delete_trusted_cookie(response)
     return response
 
@@ -389,7 +414,7 @@ def trusted_browser_revoke_view(request, browser_id):
 @mypage_view
 @require_POST
 def trusted_browser_revoke_all_view(request):
-    services.trusted_browser_revoke_all(
+    trusted_browser_revoke_all(
         request.user, actor=request.user, ip=client_ip(request), reason="mypage"
     )
     messages.success(

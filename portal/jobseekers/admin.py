@@ -12,12 +12,8 @@ from portal.core.admin_filters import ControlCharacterSafeAdminMixin
 from portal.core.client_ip import client_ip
 from portal.core.text import normalize_input
 from portal.jobseekers.models import JobSeeker
-from portal.jobseekers.services import (
-    jobseeker_check,
-    jobseeker_delete,
-    jobseeker_parse,
-    jobseeker_save,
-)
+from portal.jobseekers.parsing import jobseeker_parse
+from portal.jobseekers.services import jobseeker_check, jobseeker_delete, jobseeker_save
 
 EDITABLE = ("number", "name", "name_kana", "email", "birth_date", "office")
 

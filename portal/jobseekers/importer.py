@@ -35,7 +35,8 @@ from django.utils.translation import gettext as _
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.text import normalize_input
-from portal.jobseekers.services import JobSeekerRecord, jobseeker_parse, jobseeker_upsert_batch
+from portal.jobseekers.parsing import JobSeekerRecord, jobseeker_parse
+from portal.jobseekers.services import jobseeker_upsert_batch
 
 # Column of the file -> field of jobseeker_parse.
 REQUIRED_COLUMNS = {

@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from portal.accounts.services.password import account_after_password_reset
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.text import normalize_email
@@ -326,8 +327,6 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
     user.save(update_fields=["password"])
-    from portal.accounts.services import account_after_password_reset
-
     account_after_password_reset(user, ip=ip)
     return user
 

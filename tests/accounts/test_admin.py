@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from portal.accounts.services import login_lock_status
+from portal.accounts.selectors import login_lock_status
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post

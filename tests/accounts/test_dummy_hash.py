@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from portal.accounts.hashers import TunedArgon2PasswordHasher
-from portal.accounts.services import password_dummy_hash_prepare
+from portal.accounts.services.login import password_dummy_hash_prepare
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import PASSWORD, login_post
 

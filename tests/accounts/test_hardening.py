@@ -6,8 +6,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from portal.accounts import services
 from portal.accounts.models import LoginChallenge, LoginEvent
+from portal.accounts.services import login as services
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.registration.journey import deliver_mail, key_from

@@ -10,9 +10,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from portal.accounts import services
 from portal.accounts.models import LoginEvent, LoginThrottle
-from portal.accounts.services import login_lock_clear, login_lock_status
+from portal.accounts.selectors import login_lock_status
+from portal.accounts.services import login as services
+from portal.accounts.services.lockout import login_lock_clear
 from portal.audit.models import AuditEvent
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.threads import run_at_once

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser
-from portal.accounts.services import login_lock_status
+from portal.accounts.selectors import login_lock_status
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import (
     NEW_PASSWORD,

@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from portal.audit.models import AuditEvent
 from portal.jobseekers import services
 from portal.jobseekers.models import JobSeeker
-from portal.jobseekers.services import JobSeekerRecord, jobseeker_upsert_batch
+from portal.jobseekers.parsing import JobSeekerRecord
+from portal.jobseekers.services import jobseeker_upsert_batch
 
 pytestmark = pytest.mark.django_db
 

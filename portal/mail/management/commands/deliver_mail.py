@@ -4,7 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portal.mail.services import DATABASE_UNREACHABLE, DeliveryWorker, mail_deliver_due
+from portal.mail.services import DATABASE_UNREACHABLE, mail_deliver_due
+from portal.mail.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,199 @@
+"""The login: one password attempt with the same work for every ID, and the first login
+step (docs/architecture.md, "Login")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.contrib.auth import login as auth_login
+from django.contrib.auth.hashers import check_password, get_hasher, make_password
+from django.db import transaction
+
+from portal.accounts.models import (
+    LoginChallenge,
+    LoginEvent,
+)
+from portal.accounts.selectors import (
+    LockStatus,
+    login_key,
+    mypage_allowed,
+    user_for_login,
+)
+from portal.accounts.services.lockout import (
+    login_event_record,
+    login_failure_count,
+    login_failure_refund,
+    login_failures_reset,
+    login_locked_event_record,
+)
+from portal.accounts.services.otp import OtpMailCapReached, login_challenge_start
+from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_track
+from portal.accounts.services.trusted_browsers import trusted_browser_check
+from portal.core.client_ip import client_ip
+from portal.core.clock import clock
+from portal.core.origin import request_user_agent
+from portal.core.ratelimit import rate_limit_exceeded
+
+# --- Password check with the same work for every ID -------------------------------------------
+
+_dummy_encoded: str | None = None
+
+
+def _password_check_dummy(password: str) -> None:
+    """One check against a dummy hash made by the current hasher with its current parameters,
+    so an unknown or pending ID costs what a real one costs."""
+    global _dummy_encoded
+    hasher = get_hasher()
+    encoded = _dummy_encoded
+    if (
+        encoded is None
+        or not encoded.startswith(hasher.algorithm + "$")
+        or hasher.must_update(encoded)
+    ):
+        encoded = _dummy_encoded = make_password(secrets.token_urlsafe(24))
+    check_password(password, encoded)
+
+
+def password_dummy_hash_prepare() -> None:
+    """Computes the dummy hash ahead of the first login (the first computation is an encode)."""
+    _password_check_dummy(secrets.token_urlsafe(8))
+
+
+def _password_matches(user, password: str) -> bool:
+    if user is None or not user.has_usable_password():
+        _password_check_dummy(password)
+        return False
+    if get_hasher().must_update(user.password):
+        # A hash made with older, cheaper parameters would answer faster than the dummy and
+        # tell the account apart: spend the dummy's cost as well (the hash is upgraded on the
+        # next successful login).
+        _password_check_dummy(password)
+    return user.check_password(password)
+
+
+class PasswordAttempt(StrEnum):
+    LOCKED = "locked"
+    WRONG = "wrong"
+    RIGHT = "right"
+
+
+def login_password_attempt(
+    login_id: str,
+    password: str,
+    *,
+    user,
+    ip: str | None,
+    user_agent: str = "",
+    channel: str = LoginEvent.Channel.MYPAGE,
+    allowed=lambda user: True,
+    refund: bool = True,
+) -> tuple[PasswordAttempt, LockStatus]:
+    """One password attempt for an ID (existing or not). The attempt is counted before the
+    password is checked and taken back when it is right, so parallel guesses can never run
+    more checks than the lockout threshold allows. A locked ID costs no check at all.
+
+    `refund=False`: a right attempt is left counted, for a caller that logs in at once
+    (login_complete clears the counters) or else takes it back itself."""
+    key = login_key(login_id)
+    lock, already_locked = login_failure_count(key, ip or "")
+    if already_locked:
+        login_locked_event_record(
+            key, lock, user=user, ip=ip, user_agent=user_agent, channel=channel
+        )
+        return PasswordAttempt.LOCKED, lock
+    if _password_matches(user, password) and allowed(user):
+        if refund:
+            login_failure_refund(key, ip or "")
+        return PasswordAttempt.RIGHT, LockStatus()
+    login_event_record(
+        LoginEvent.Outcome.PASSWORD_FAILURE,
+        key=key,
+        user=user,
+        ip=ip,
+        user_agent=user_agent,
+        channel=channel,
+    )
+    return PasswordAttempt.WRONG, lock
+
+
+# --- Login ------------------------------------------------------------------------------------
+
+
+class LoginStatus(StrEnum):
+    OK = "ok"
+    OTP_REQUIRED = "otp_required"
+    FAILED = "failed"
+    LOCKED = "locked"
+    OTP_UNAVAILABLE = "otp_unavailable"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass
+class LoginResult:
+    status: LoginStatus
+    user: object = None
+    challenge: LoginChallenge | None = None
+    locked_until: dt.datetime | None = None
+
+
+def login_credentials_check(
+    login_id: str,
+    password: str,
+    *,
+    ip: str | None,
+    user_agent: str = "",
+    trusted_cookie: str | None = None,
+) -> LoginResult:
+    """The first login step: ID and password. Unknown, pending and suspended IDs get the same
+    answer and the same single password-hash check as a wrong password. On OK the caller
+    logs the account in with login_complete, which also clears the failure counters."""
+    if rate_limit_exceeded(
+        "login-ip", ip or "", limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR, window_seconds=3600
+    ):
+        return LoginResult(LoginStatus.RATE_LIMITED)
+    user = user_for_login(login_id)
+    attempt, lock = login_password_attempt(
+        login_id,
+        password,
+        user=user,
+        ip=ip,
+        user_agent=user_agent,
+        allowed=mypage_allowed,
+        refund=False,
+    )
+    if attempt != PasswordAttempt.RIGHT:
+        if lock.locked:
+            return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
+        return LoginResult(LoginStatus.FAILED)
+    if not settings.LOGIN_OTP_ENABLED or trusted_browser_check(user, trusted_cookie):
+        # The caller logs in now: login_complete clears the counters, this attempt with them.
+        return LoginResult(LoginStatus.OK, user=user)
+    login_failure_refund(login_key(login_id), ip or "")
+    try:
+        challenge = login_challenge_start(user)
+    except OtpMailCapReached:
+        return LoginResult(LoginStatus.OTP_UNAVAILABLE, user=user)
+    return LoginResult(LoginStatus.OTP_REQUIRED, user=user, challenge=challenge)
+
+
+def login_complete(request, user) -> None:
+    """Logs the account in on this request: a new session key, the failure counters of this
+    ID and IP cleared, a login event, and the session tracked for later ending."""
+    ip = client_ip(request)
+    user_agent = request_user_agent(request)
+    key = login_key(user.email)
+    with transaction.atomic():
+        login_failures_reset(key, ip)
+        login_event_record(
+            LoginEvent.Outcome.SUCCESS, key=key, user=user, ip=ip, user_agent=user_agent
+        )
+        # django.contrib.auth.login cycles the session key (or starts a fresh session).
+        auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        # The session was written under its new key by the cycle; the middleware writes it
+        # once more at the end of the request, with this.
+        request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
+        user_session_track(user, request.session.session_key, ip=ip, user_agent=user_agent)

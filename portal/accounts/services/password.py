@@ -1,0 +1,107 @@
+"""The password change on My Page, and what a password reset does to the account."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.accounts.models import (
+    LoginEvent,
+)
+from portal.accounts.selectors import (
+    jobseeker_of,
+    login_lock_status,
+)
+from portal.accounts.services.lockout import login_failure_record, login_lock_clear
+from portal.accounts.services.otp import login_challenges_end_all
+from portal.accounts.services.sessions import user_sessions_end
+from portal.accounts.services.trusted_browsers import trusted_browser_revoke_all
+from portal.audit.services import audit_event_record
+from portal.core.clock import clock
+from portal.mail.services import mail_queue
+
+
+class AccountLocked(Exception):
+    def __init__(self, locked_until: dt.datetime) -> None:
+        super().__init__(locked_until)
+        self.locked_until = locked_until
+
+
+class PasswordChangeRefused(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def account_password_change(
+    user,
+    *,
+    current_password: str,
+    new_password: str,
+    ip: str | None,
+    user_agent: str = "",
+    keep_session_key: str | None = None,
+) -> None:
+    """Changes the password of a logged-in job seeker. The new password must already have
+    passed the password rules (the form runs validate_password). A wrong current password
+    counts toward the lockout like a failed login. Ends the account's other sessions, revokes
+    every trusted browser, mails a notice and writes an audit event."""
+    lock = login_lock_status(user.email, ip)
+    if lock.locked:
+        raise AccountLocked(lock.locked_until)
+    if not user.check_password(current_password):
+        lock = login_failure_record(
+            user.email,
+            ip=ip,
+            user=user,
+            user_agent=user_agent,
+            outcome=LoginEvent.Outcome.CURRENT_PASSWORD_FAILURE,
+        )
+        if lock.locked:
+            raise AccountLocked(lock.locked_until)
+        raise PasswordChangeRefused(
+            "current_password",
+            _("現在のパスワードが正しくありません。いま使っているパスワードを入力してください。"),
+        )
+    if new_password == current_password:
+        raise PasswordChangeRefused(
+            "new_password1",
+            _("新しいパスワードには、現在のパスワードと異なるものを入力してください。"),
+        )
+    now = clock.now()
+    jobseeker = jobseeker_of(user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        trusted_browser_revoke_all(user, actor=user, ip=ip, reason="password_changed")
+        user_sessions_end(user, keep_session_key=keep_session_key)
+        login_challenges_end_all(user, "password_changed")
+        mail_queue(
+            to=user.email,
+            kind="password_changed",
+            context={
+                "name": jobseeker.name if jobseeker else "",
+                "changed_at": timezone.localtime(now),
+            },
+        )
+        audit_event_record(
+            "account.password_changed",
+            actor=user,
+            target_type="user",
+            target_id=str(user.pk),
+            ip=ip,
+        )
+
+
+def account_after_password_reset(user, *, ip: str | None = None) -> None:
+    """A reset by mailed key proves the owner: it lifts a login lock, drops the browsers that
+    skipped the one-time password, ends every session and every one-time-password step begun
+    with the old password."""
+    login_lock_clear(user, ip=ip, reason="password_reset")
+    trusted_browser_revoke_all(user, ip=ip, reason="password_reset")
+    user_sessions_end(user)
+    login_challenges_end_all(user, "password_reset")
