@@ -15,22 +15,41 @@ from django.views.decorators.debug import sensitive_variables
 from portal.accounts.services.password import account_after_password_reset
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.mailed_codes import (
+    CodeRules,
+    code_digest,
+    code_expired,
+    code_generate,
+    code_matches,
+    code_resend_check,
+    code_wrong_try,
+)
+from portal.core.refusal import Reason, Refused
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 from portal.registration.flow import EndReason, Purpose, Stage, check_transition
-from portal.registration.keys import (
-    key_digest,
-    key_generate,
-    key_mail_may_have_arrived,
-    key_matches,
-    key_started_at,
-)
+from portal.registration.keys import key_mail_may_have_arrived, key_started_at
 from portal.registration.models import RegistrationFlow
 
 # Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _key_rules() -> CodeRules:
+    # Read at each use: the settings may differ per test and per deployment.
+    return CodeRules(
+        digits=settings.AUTH_KEY_DIGITS,
+        lifetime=dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES),
+        max_wrong=settings.FLOW_MAX_WRONG_KEYS,
+        resend_cooldown=dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS),
+        max_resends=settings.FLOW_MAX_RESENDS,
+    )
+
+
+def _key_namespace(flow: RegistrationFlow) -> str:
+    return f"auth-key:{flow.purpose}"
 
 
 def _new_reference() -> str:
@@ -137,7 +156,7 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
 
     Every path does the same work: a key is made and hashed even where no mail will carry it
     (so no key can ever work for that flow), and exactly one outbox row is written."""
-    key = key_generate()
+    key = code_generate(_key_rules())
     mail = mail_queue(
         to=flow.email,
         kind=kind,
@@ -149,7 +168,7 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
         secret_valid_minutes=settings.AUTH_KEY_LIFETIME_MINUTES if with_key else None,
         deliver=deliver,
     )
-    return key_digest(flow.purpose, flow.pk, key), mail
+    return code_digest(_key_namespace(flow), flow.pk, key), mail
 
 
 class IdentityRefused(enum.Enum):
@@ -160,10 +179,17 @@ class IdentityRefused(enum.Enum):
 def _resend_refusal(
     flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True
 ) -> IdentityRefused | None:
-    if flow.resends >= settings.FLOW_MAX_RESENDS:
-        return IdentityRefused.RESEND_LIMIT
-    wait = dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
-    if cooldown and flow.key_requested_at and now < flow.key_requested_at + wait:
+    try:
+        code_resend_check(
+            _key_rules(),
+            resends=flow.resends,
+            last_sent_at=flow.key_requested_at,
+            now=now,
+            cooldown=cooldown,
+        )
+    except Refused as refusal:
+        if refusal.reason == Reason.RESEND_LIMIT:
+            return IdentityRefused.RESEND_LIMIT
         return IdentityRefused.TOO_SOON
     return None
 
@@ -339,16 +365,16 @@ def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool
     right key works while its mail is still being sent, or queued again after an SMTP answer
     that was lost: only the mail's recipient can have it, so this reveals nothing."""
     mail = flow.key_mail
-    matches = key_matches(flow.key_hash, flow.purpose, flow.pk, key)  # computed for every flow
+    # Computed for every flow.
+    matches = code_matches(flow.key_hash, _key_namespace(flow), flow.pk, key)
     real = matches and flow.jobseeker_id is not None and mail is not None
     usable = real and key_mail_may_have_arrived(mail)
-    lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
-    return usable, usable and now > key_started_at(mail, now) + lifetime
+    return usable, usable and code_expired(key_started_at(mail, now), _key_rules(), now)
 
 
 def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult:
-    wrong = flow.wrong_keys + 1
-    if wrong >= settings.FLOW_MAX_WRONG_KEYS:
+    wrong, attempts_left = code_wrong_try(flow.wrong_keys, _key_rules())
+    if attempts_left == 0:
         _move(
             flow,
             Stage.ENDED,
@@ -364,9 +390,7 @@ def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult
         )
         return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
     _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
-    return CompletionResult(
-        Outcome.WRONG_KEY, flow, attempts_left=settings.FLOW_MAX_WRONG_KEYS - wrong
-    )
+    return CompletionResult(Outcome.WRONG_KEY, flow, attempts_left=attempts_left)
 
 
 @sensitive_variables("key", "password", "password_hash")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
-import secrets
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,7 +10,6 @@ from enum import StrEnum
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from portal.accounts.models import (
     LoginChallenge,
@@ -27,6 +24,16 @@ from portal.accounts.selectors import (
 )
 from portal.accounts.services.lockout import login_failure_record
 from portal.core.clock import clock
+from portal.core.mailed_codes import (
+    CodeRules,
+    code_digest,
+    code_expired,
+    code_generate,
+    code_matches,
+    code_resend_check,
+    code_wrong_try,
+)
+from portal.core.refusal import Refused
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 
@@ -62,15 +69,22 @@ class OtpResult:
     locked_until: dt.datetime | None = None
 
 
-def _otp_hash(challenge_id, code: str) -> str:
-    return salted_hmac(
-        "portal.accounts.login_otp", f"{challenge_id}:{code}", algorithm="sha256"
-    ).hexdigest()
+_OTP_NAMESPACE = "login-otp"
 
 
-def _otp_new_code() -> str:
-    digits = settings.LOGIN_OTP_DIGITS
-    return f"{secrets.randbelow(10**digits):0{digits}d}"
+def _otp_rules() -> CodeRules:
+    # Read at each use: the settings may differ per test and per deployment.
+    return CodeRules(
+        digits=settings.LOGIN_OTP_DIGITS,
+        lifetime=dt.timedelta(minutes=settings.LOGIN_OTP_LIFETIME_MINUTES),
+        max_wrong=settings.LOGIN_OTP_MAX_WRONG,
+        resend_cooldown=dt.timedelta(seconds=settings.LOGIN_OTP_RESEND_COOLDOWN_SECONDS),
+    )
+
+
+def _otp_matches(challenge: LoginChallenge, code: str) -> bool:
+    stored = bytes.fromhex(challenge.code_hash) if challenge.code_hash else None
+    return code_matches(stored, _OTP_NAMESPACE, challenge.pk, code)
 
 
 def _otp_send(challenge: LoginChallenge, user, now: dt.datetime) -> None:
@@ -78,11 +92,12 @@ def _otp_send(challenge: LoginChallenge, user, now: dt.datetime) -> None:
     Call inside a transaction: a refused mail rolls the change back."""
     if otp_mails_last_hour(user, now=now) >= settings.LOGIN_OTP_MAILS_PER_HOUR:
         raise OtpMailCapReached
-    code = _otp_new_code()
+    rules = _otp_rules()
+    code = code_generate(rules)
     minutes = settings.LOGIN_OTP_LIFETIME_MINUTES
-    challenge.code_hash = _otp_hash(challenge.pk, code)
+    challenge.code_hash = code_digest(_OTP_NAMESPACE, challenge.pk, code).hex()
     challenge.sent_at = now
-    challenge.expires_at = now + dt.timedelta(minutes=minutes)
+    challenge.expires_at = now + rules.lifetime
     jobseeker = jobseeker_of(user)
     mail = mail_queue(
         to=user.email,
@@ -122,11 +137,12 @@ def login_challenge_resend(challenge_id) -> LoginChallenge:
         challenge = LoginChallenge.objects.select_for_update().filter(pk=challenge_id).first()
         if challenge is None or not challenge.is_open or not mypage_allowed(challenge.user):
             raise ChallengeEnded
-        ready_at = challenge.sent_at + dt.timedelta(
-            seconds=settings.LOGIN_OTP_RESEND_COOLDOWN_SECONDS
-        )
-        if now < ready_at:
-            raise OtpResendTooSoon(math.ceil((ready_at - now).total_seconds()))
+        try:
+            code_resend_check(
+                _otp_rules(), resends=challenge.resends, last_sent_at=challenge.sent_at, now=now
+            )
+        except Refused as refusal:
+            raise OtpResendTooSoon(refusal.wait_seconds) from None
         _otp_send(challenge, challenge.user, now)
         challenge.resends += 1
         challenge.save(update_fields=["code_hash", "sent_at", "expires_at", "resends"])
@@ -157,13 +173,14 @@ def login_challenge_verify(
         if lock.locked:
             _challenge_end(challenge, "locked", now)
             return OtpResult(OtpOutcome.LOCKED, locked_until=lock.locked_until)
-        if now >= challenge.expires_at:
+        rules = _otp_rules()
+        if code_expired(challenge.sent_at, rules, now):
             return OtpResult(OtpOutcome.EXPIRED, user=user)
-        if constant_time_compare(challenge.code_hash, _otp_hash(challenge.pk, code)):
+        if _otp_matches(challenge, code):
             challenge.completed_at = now
             challenge.save(update_fields=["completed_at"])
             return OtpResult(OtpOutcome.OK, user=user)
-        challenge.wrong_tries += 1
+        challenge.wrong_tries, tries_left = code_wrong_try(challenge.wrong_tries, rules)
         lock = login_failure_record(
             user.email,
             ip=ip,
@@ -174,8 +191,7 @@ def login_challenge_verify(
         if lock.locked:
             _challenge_end(challenge, "locked", now)
             return OtpResult(OtpOutcome.LOCKED, locked_until=lock.locked_until)
-        tries_left = settings.LOGIN_OTP_MAX_WRONG - challenge.wrong_tries
-        if tries_left <= 0:
+        if tries_left == 0:
             _challenge_end(challenge, "too_many_wrong", now)
             return OtpResult(OtpOutcome.EXHAUSTED)
         challenge.save(update_fields=["wrong_tries"])
