@@ -19,7 +19,7 @@ from portal.accounts.selectors import (
     login_lock_status,
 )
 from portal.accounts.services.lockout import login_lock_clear
-from portal.core.client_ip import client_ip
+from portal.core.origin import request_origin
 
 
 def when(value) -> str:
@@ -31,7 +31,9 @@ def when(value) -> str:
 def users_unlock(request, users) -> int:
     unlocked = 0
     for user in users:
-        if login_lock_clear(user, actor=request.user, ip=client_ip(request), reason="staff"):
+        if login_lock_clear(
+            user, actor=request.user, origin=request_origin(request), reason="staff"
+        ):
             unlocked += 1
     return unlocked
 
@@ -104,7 +106,7 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
     def clean(self):
         username = self.cleaned_data.get("username")
         if username and self.request is not None:
-            status = login_lock_status(username, client_ip(self.request))
+            status = login_lock_status(username, request_origin(self.request))
             if status.locked:
                 raise ValidationError(lock_message(status.locked_until, staff=True), code="locked")
         return super().clean()

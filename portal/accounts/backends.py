@@ -12,8 +12,7 @@ from portal.accounts.models import LoginEvent
 from portal.accounts.selectors import login_key
 from portal.accounts.services.lockout import login_event_record, login_failures_reset
 from portal.accounts.services.login import PasswordAttempt, login_password_attempt
-from portal.core.client_ip import client_ip
-from portal.core.origin import request_user_agent
+from portal.core.origin import NO_REQUEST, request_origin
 from portal.core.text import normalize_email
 
 
@@ -34,12 +33,11 @@ class LockoutModelBackend(ModelBackend):
             username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        ip = client_ip(request) if request is not None else ""
-        user_agent = request_user_agent(request) if request is not None else ""
+        origin = request_origin(request) if request is not None else NO_REQUEST
         user = user_model.objects.filter(email=normalize_email(username)).first()
         channel = LoginEvent.Channel.STAFF
         attempt, _lock = login_password_attempt(
-            username, password, user=user, ip=ip, user_agent=user_agent, channel=channel
+            username, password, user=user, origin=origin, channel=channel
         )
         if attempt == PasswordAttempt.LOCKED:
             raise PermissionDenied  # stops authenticate() at once
@@ -49,13 +47,12 @@ class LockoutModelBackend(ModelBackend):
             return None
         if not user.is_staff:
             return user
-        login_failures_reset(login_key(user.email), ip)
+        login_failures_reset(login_key(user.email), origin)
         login_event_record(
             LoginEvent.Outcome.SUCCESS,
             key=login_key(user.email),
             user=user,
-            ip=ip,
-            user_agent=user_agent,
+            origin=origin,
             channel=channel,
         )
         return user

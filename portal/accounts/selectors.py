@@ -21,6 +21,7 @@ from portal.accounts.models import (
     UserSession,
 )
 from portal.core.clock import clock
+from portal.core.origin import RequestOrigin
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
@@ -45,22 +46,22 @@ class LockStatus:
         return self.locked_until is not None
 
 
-def _lock_status_for_key(key: str, ip: str) -> LockStatus:
+def _lock_status_for_key(key: str, ip_key: str) -> LockStatus:
     until = (
         LoginThrottle.objects.filter(login_key=key, locked_until__gt=clock.now())
         .filter(
             Q(scope=LoginThrottle.Scope.ACCOUNT)
-            | Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=ip or "")
+            | Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=ip_key)
         )
         .aggregate(until=Max("locked_until"))["until"]
     )
     return LockStatus(until)
 
 
-def login_lock_status(login_id: str, ip: str | None) -> LockStatus:
+def login_lock_status(login_id: str, origin: RequestOrigin) -> LockStatus:
     """Whether logins with this ID from this IP are refused now, and until when. Answers the
     same for IDs that exist and that don't."""
-    return _lock_status_for_key(login_key(login_id), ip or "")
+    return _lock_status_for_key(login_key(login_id), origin.ip_key)
 
 
 def user_for_login(login_id: str):

@@ -52,8 +52,7 @@ from portal.accounts.services.trusted_browsers import (
     trusted_browser_revoke_all,
 )
 from portal.accounts.user_agents import browser_label
-from portal.core.client_ip import client_ip
-from portal.core.origin import request_user_agent
+from portal.core.origin import request_origin
 
 # The pending one-time-password step, kept in the (still anonymous) session.
 OTP_SESSION_KEY = "accounts_otp"
@@ -112,8 +111,7 @@ def login_view(request):
         result = login_credentials_check(
             form.cleaned_data["login_id"],
             form.cleaned_data["password"],
-            ip=client_ip(request),
-            user_agent=request_user_agent(request),
+            origin=request_origin(request),
             trusted_cookie=_trusted_cookie(request),
         )
         if result.status == LoginStatus.OK:
@@ -182,17 +180,14 @@ def otp_view(request):
         )
     form = OtpForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        ip = client_ip(request)
-        user_agent = request_user_agent(request)
-        result = login_challenge_verify(
-            challenge.pk, form.cleaned_data["code"], ip=ip, user_agent=user_agent
-        )
+        origin = request_origin(request)
+        result = login_challenge_verify(challenge.pk, form.cleaned_data["code"], origin=origin)
         if result.outcome == OtpOutcome.OK:
             request.session.pop(OTP_SESSION_KEY, None)
             login_complete(request, result.user)
             response = redirect(_next_url(request, pending.get("next")))
             if form.cleaned_data["remember"]:
-                _browser, value = trusted_browser_create(result.user, ip=ip, user_agent=user_agent)
+                _browser, value = trusted_browser_create(result.user, origin=origin)
                 response.set_cookie(
                     settings.TRUSTED_BROWSER_COOKIE_NAME,
                     value,
@@ -329,8 +324,7 @@ def password_change_view(request):
                 request.user,
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password1"],
-                ip=client_ip(request),
-                user_agent=request_user_agent(request),
+                origin=request_origin(request),
                 keep_session_key=request.session.session_key,
             )
         except AccountLocked as exc:
@@ -397,7 +391,7 @@ def trusted_browsers_view(request):
 @mypage_view
 @require_POST
 def trusted_browser_revoke_view(request, browser_id):
-    if not trusted_browser_revoke(request.user, browser_id, ip=client_ip(request)):
+    if not trusted_browser_revoke(request.user, browser_id, origin=request_origin(request)):
         raise Http404
     messages.success(
         request,
@@ -415,7 +409,7 @@ def trusted_browser_revoke_view(request, browser_id):
 @require_POST
 def trusted_browser_revoke_all_view(request):
     trusted_browser_revoke_all(
-        request.user, actor=request.user, ip=client_ip(request), reason="mypage"
+        request.user, actor=request.user, origin=request_origin(request), reason="mypage"
     )
     messages.success(
         request,

@@ -26,7 +26,7 @@ from portal.accounts.selectors import (
     account_status_get,
     mails_recent_list,
 )
-from portal.core.client_ip import client_ip
+from portal.core.origin import request_origin
 from portal.counter.services import jobseeker_change_email
 from portal.jobseekers.admin import JobSeekerAdmin
 from portal.jobseekers.models import JobSeeker
@@ -157,7 +157,7 @@ class JobSeekerAccountAdminMixin:
                     obj,
                     form.cleaned_data["new_email"],
                     actor=request.user,
-                    ip=client_ip(request),
+                    origin=request_origin(request),
                 )
             except ValidationError as exc:
                 for message in exc.messages:

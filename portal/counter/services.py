@@ -14,6 +14,7 @@ from portal.accounts.services.sessions import user_sessions_end
 from portal.accounts.services.trusted_browsers import trusted_browser_revoke_all
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.parsing import parse_email
 from portal.mail.services import mail_queue
@@ -26,7 +27,7 @@ def jobseeker_change_email(
     *,
     actor=None,
     actor_label: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
 ) -> JobSeeker:
     """Changes a job seeker's e-mail address (and login ID) at the counter, in one transaction:
     ends the job seeker's open registration flows, the account's sessions, pending one-time
@@ -68,7 +69,7 @@ def jobseeker_change_email(
                 user.save(update_fields=["email"])
                 sessions = user_sessions_end(user)
                 browsers = trusted_browser_revoke_all(
-                    user, actor=actor, ip=ip, reason="email_changed"
+                    user, actor=actor, origin=origin, reason="email_changed"
                 )
                 login_challenges_end_all(user, "email_changed")
             flow_end_for_jobseeker(current, reason="email_changed")
@@ -87,7 +88,7 @@ def jobseeker_change_email(
                 actor_label=actor_label,
                 target_type="jobseeker",
                 target_id=current.number,
-                ip=ip,
+                origin=origin,
                 detail={
                     "old_email": old_email,
                     "new_email": email,

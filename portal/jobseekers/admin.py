@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.admin_filters import ControlCharacterSafeAdminMixin
-from portal.core.client_ip import client_ip
+from portal.core.origin import request_origin
 from portal.core.text import normalize_input
 from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.parsing import jobseeker_parse
@@ -107,7 +107,7 @@ class JobSeekerAdmin(ControlCharacterSafeAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         saved = jobseeker_save(
-            form.record, actor=request.user, ip=client_ip(request), source="admin"
+            form.record, actor=request.user, origin=request_origin(request), source="admin"
         )
         for field in saved._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
@@ -115,8 +115,8 @@ class JobSeekerAdmin(ControlCharacterSafeAdminMixin, admin.ModelAdmin):
         obj._state.db = saved._state.db
 
     def delete_model(self, request, obj):
-        jobseeker_delete(obj, actor=request.user, ip=client_ip(request))
+        jobseeker_delete(obj, actor=request.user, origin=request_origin(request))
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            jobseeker_delete(obj, actor=request.user, ip=client_ip(request))
+            jobseeker_delete(obj, actor=request.user, origin=request_origin(request))

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.core.text import normalize_input
 from portal.jobseekers.parsing import JobSeekerRecord, jobseeker_parse
 from portal.jobseekers.services import jobseeker_upsert_batch
@@ -336,7 +337,7 @@ def jobseeker_import(
     *,
     actor=None,
     actor_label: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
     on_reject: RejectHandler | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     today: dt.date | None = None,
@@ -351,7 +352,12 @@ def jobseeker_import(
     result = ImportResult(file=Path(path).name)
     result.encoding = detect_encoding(path)
     today = today or timezone.localdate(clock.now())
-    writer_kwargs = {"actor": actor, "actor_label": actor_label, "ip": ip, "source": "import"}
+    writer_kwargs = {
+        "actor": actor,
+        "actor_label": actor_label,
+        "origin": origin,
+        "source": "import",
+    }
     with open(path, encoding=result.encoding, newline="") as stream:
         lines = _BoundedLines(stream, result.encoding)
         rows = _numbered_rows(csv.reader(lines), lines)
@@ -394,7 +400,7 @@ def jobseeker_import(
                     actor_label=actor_label,
                     target_type="file",
                     target_id=result.file,
-                    ip=ip,
+                    origin=origin,
                     detail={
                         "file": result.file,
                         "encoding": result.encoding,

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_build, audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.parsing import FIELDS, JobSeekerRecord, jobseeker_parse
 
@@ -173,7 +174,7 @@ def jobseeker_upsert_batch(
     *,
     actor=None,
     actor_label: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
     source: str = "",
 ) -> UpsertResult:
     """Creates or updates job seekers by number in one transaction, by the rules of the module
@@ -184,12 +185,14 @@ def jobseeker_upsert_batch(
         return UpsertResult()
     if connection.vendor == "postgresql" and len(records) >= POSTGRES_COPY_MIN_ROWS:
         return _upsert_batch_copy(
-            records, actor=actor, actor_label=actor_label, ip=ip, source=source
+            records, actor=actor, actor_label=actor_label, origin=origin, source=source
         )
-    return _upsert_batch_orm(records, actor=actor, actor_label=actor_label, ip=ip, source=source)
+    return _upsert_batch_orm(
+        records, actor=actor, actor_label=actor_label, origin=origin, source=source
+    )
 
 
-def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResult:
+def _upsert_batch_orm(records, *, actor, actor_label, origin, source) -> UpsertResult:
     now = clock.now()
     with transaction.atomic():
         existing, owners = _load_facts(records, lock=True)
@@ -223,7 +226,7 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResul
                     actor_label=actor_label,
                     target_type="jobseeker",
                     target_id=record.number,
-                    ip=ip,
+                    origin=origin,
                     detail=detail,
                 )
             )
@@ -376,9 +379,9 @@ SELECT 'written', (SELECT count(*) FROM created)::integer + (SELECT count(*) FRO
 """
 
 
-def _upsert_batch_copy(records, *, actor, actor_label, ip, source) -> UpsertResult:
+def _upsert_batch_copy(records, *, actor, actor_label, origin, source) -> UpsertResult:
     template = audit_event_build(
-        "jobseeker.created", actor=actor, actor_label=actor_label, ip=ip, detail={}
+        "jobseeker.created", actor=actor, actor_label=actor_label, origin=origin, detail={}
     )
     params = {
         "now": clock.now(),
@@ -430,26 +433,40 @@ def jobseeker_check(record: JobSeekerRecord, *, creating: bool = False) -> str |
 
 
 def jobseeker_register(
-    raw: Mapping[str, object], *, actor=None, actor_label: str = "", ip=None, source: str = ""
+    raw: Mapping[str, object],
+    *,
+    actor=None,
+    actor_label: str = "",
+    origin=NO_REQUEST,
+    source: str = "",
 ) -> JobSeeker:
     """Registers (or updates) one job seeker; raises ValidationError with the reason."""
     record = jobseeker_parse(raw)
-    return jobseeker_save(record, actor=actor, actor_label=actor_label, ip=ip, source=source)
+    return jobseeker_save(
+        record, actor=actor, actor_label=actor_label, origin=origin, source=source
+    )
 
 
 def jobseeker_save(
-    record: JobSeekerRecord, *, actor=None, actor_label: str = "", ip=None, source: str = ""
+    record: JobSeekerRecord,
+    *,
+    actor=None,
+    actor_label: str = "",
+    origin=NO_REQUEST,
+    source: str = "",
 ) -> JobSeeker:
     """Writes one parsed record; raises ValidationError with the reason it was refused."""
     result = jobseeker_upsert_batch(
-        [record], actor=actor, actor_label=actor_label, ip=ip, source=source
+        [record], actor=actor, actor_label=actor_label, origin=origin, source=source
     )
     if result.rejected:
         raise ValidationError(result.rejected[0][1])
     return JobSeeker.objects.get(number=record.number)
 
 
-def jobseeker_delete(jobseeker: JobSeeker, *, actor=None, actor_label: str = "", ip=None) -> None:
+def jobseeker_delete(
+    jobseeker: JobSeeker, *, actor=None, actor_label: str = "", origin=NO_REQUEST
+) -> None:
     """Removes a job seeker from the register, with an audit event."""
     with transaction.atomic():
         audit_event_record(
@@ -458,7 +475,7 @@ def jobseeker_delete(jobseeker: JobSeeker, *, actor=None, actor_label: str = "",
             actor_label=actor_label,
             target_type="jobseeker",
             target_id=jobseeker.number,
-            ip=ip,
+            origin=origin,
             detail={"status": jobseeker.status},
         )
         jobseeker.delete()

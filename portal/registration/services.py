@@ -24,6 +24,7 @@ from portal.core.mailed_codes import (
     code_resend_check,
     code_wrong_try,
 )
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.core.refusal import Reason, Refused
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -72,7 +73,7 @@ def flow_start(
     *,
     privacy_version: str = "",
     terms_version: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
 ) -> RegistrationFlow:
     """① (or the reset's first screen): a new flow, with the versions of the terms agreed."""
     now = clock.now()
@@ -91,7 +92,7 @@ def flow_start(
             f"{purpose}.started",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
             detail={"privacy_version": privacy_version, "terms_version": terms_version},
         )
     return flow
@@ -205,7 +206,7 @@ def _supersede_key_mail(flow: RegistrationFlow) -> None:
 
 
 def flow_submit_identity(
-    flow: RegistrationFlow, *, email: str, birth_date: dt.date, ip: str | None = None
+    flow: RegistrationFlow, *, email: str, birth_date: dt.date, origin: RequestOrigin = NO_REQUEST
 ) -> IdentityRefused | None:
     """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
 
@@ -246,13 +247,15 @@ def flow_submit_identity(
             f"{flow.purpose}.identity_submitted",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
     return None
 
 
-def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> IdentityRefused | None:
+def flow_resend_key(
+    flow: RegistrationFlow, *, origin: RequestOrigin = NO_REQUEST
+) -> IdentityRefused | None:
     """A new key (the old one stops working) with a cool-down and a cap; the wrong-key count
     carries over."""
     now = clock.now()
@@ -283,7 +286,7 @@ def flow_resend_key(flow: RegistrationFlow, *, ip: str | None = None) -> Identit
             f"{flow.purpose}.key_resent",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
     return None
@@ -329,7 +332,9 @@ class CompletionResult:
     attempts_left: int = 0
 
 
-def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, ip):
+def _apply_password(
+    flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, origin: RequestOrigin
+):
     """Sets the password; returns the account, or None when the address belongs to an account
     this job seeker cannot take (a staff account, or another job seeker's)."""
     User = get_user_model()
@@ -353,7 +358,7 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
     user.save(update_fields=["password"])
-    account_after_password_reset(user, ip=ip)
+    account_after_password_reset(user, origin=origin)
     return user
 
 
@@ -372,7 +377,7 @@ def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool
     return usable, usable and code_expired(key_started_at(mail, now), _key_rules(), now)
 
 
-def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult:
+def _count_wrong_key(flow: RegistrationFlow, origin: RequestOrigin) -> CompletionResult:
     wrong, attempts_left = code_wrong_try(flow.wrong_keys, _key_rules())
     if attempts_left == 0:
         _move(
@@ -386,7 +391,7 @@ def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult
             f"{flow.purpose}.too_many_wrong_keys",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
         )
         return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
     _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
@@ -395,7 +400,7 @@ def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult
 
 @sensitive_variables("key", "password", "password_hash")
 def flow_complete(
-    flow: RegistrationFlow, *, key: str, password: str, ip: str | None = None
+    flow: RegistrationFlow, *, key: str, password: str, origin: RequestOrigin = NO_REQUEST
 ) -> CompletionResult:
     """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
     flow as this request read it (flow_resume with its key mail); it decides whether the
@@ -432,7 +437,7 @@ def flow_complete(
         if usable and expired:
             return CompletionResult(Outcome.KEY_EXPIRED, flow)
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
-            return _count_wrong_key(flow, ip)
+            return _count_wrong_key(flow, origin)
         if (
             jobseeker.status != _STATUS_GETTING_KEY[Purpose(flow.purpose)]
             or jobseeker.email.lower() != flow.email
@@ -441,14 +446,14 @@ def flow_complete(
             # flow or suspended, or the counter corrected the address the key was mailed to.
             _move(flow, Stage.ENDED, ended_reason=EndReason.SUPERSEDED, key_hash=None)
             return CompletionResult(Outcome.FLOW_ENDED, flow)
-        user = _apply_password(flow, jobseeker, password_hash or make_password(password), ip)
+        user = _apply_password(flow, jobseeker, password_hash or make_password(password), origin)
         if user is None:
             _move(flow, Stage.ENDED, ended_reason=EndReason.ACCOUNT_CONFLICT, key_hash=None)
             audit_event_record(
                 f"{flow.purpose}.account_conflict",
                 target_type="jobseeker",
                 target_id=jobseeker.number,
-                ip=ip,
+                origin=origin,
                 detail={"flow": flow.reference},
             )
             return CompletionResult(Outcome.FLOW_ENDED, flow)
@@ -464,7 +469,7 @@ def flow_complete(
             actor=user,
             target_type="jobseeker",
             target_id=jobseeker.number,
-            ip=ip,
+            origin=origin,
             detail={"flow": flow.reference},
         )
     return CompletionResult(Outcome.COMPLETED, flow)

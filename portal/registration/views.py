@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.core.client_ip import client_ip
+from portal.core.origin import request_origin
 from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 from portal.registration import services
 from portal.registration.flow import (
@@ -162,7 +163,7 @@ def terms(request):
                     ),
                 )
                 return redirect("registration:terms")
-            flow = services.flow_start(Purpose.REGISTER, **current, ip=client_ip(request))
+            flow = services.flow_start(Purpose.REGISTER, **current, origin=request_origin(request))
             request.session[_session_key(Purpose.REGISTER)] = flow.pk
             return redirect("registration:identity")
     else:
@@ -224,7 +225,7 @@ def _identity_submit(request, form, flow) -> bool:
         flow() if callable(flow) else flow,
         email=form.cleaned_data["email"],
         birth_date=form.cleaned_data["birth_date"],
-        ip=client_ip(request),
+        origin=request_origin(request),
     )
     if refused:
         form.add_error(None, _resend_refused_message(refused))
@@ -285,7 +286,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             flow,
             key=form.cleaned_data["key"],
             password=form.cleaned_data["password1"],
-            ip=client_ip(request),
+            origin=request_origin(request),
         )
         outcome = result.outcome
         if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
@@ -336,7 +337,7 @@ def _resend(request, purpose: Purpose, screen: str):
     if elsewhere:
         return elsewhere
     try:
-        refused = services.flow_resend_key(flow, ip=client_ip(request))
+        refused = services.flow_resend_key(flow, origin=request_origin(request))
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
     if refused:
@@ -403,7 +404,7 @@ def reset_start(request):
     if form.is_valid():
 
         def new_flow():
-            started = services.flow_start(Purpose.RESET, ip=client_ip(request))
+            started = services.flow_start(Purpose.RESET, origin=request_origin(request))
             request.session[session_key] = started.pk
             return started
 

@@ -6,11 +6,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from portal.counter.services import jobseeker_change_email
 
 from portal.accounts.models import LoginChallenge, TrustedBrowser, UserSession
 from portal.accounts.selectors import session_store
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
+from portal.counter.services import jobseeker_change_email
 from portal.registration.models import RegistrationFlow
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post, otp_from, otp_post
 
@@ -41,7 +42,9 @@ def test_change_ends_everything_mails_both_and_audits(make_account, smtp_server,
     assert open_flows.exists()
     staff = make_account("counter@example.jp").user
 
-    changed = jobseeker_change_email(account, " New@Example.JP ", actor=staff, ip="10.1.1.1")
+    changed = jobseeker_change_email(
+        account, " New@Example.JP ", actor=staff, origin=RequestOrigin(ip="10.1.1.1")
+    )
 
     assert changed.email == "new@example.jp"
     account.user.refresh_from_db()

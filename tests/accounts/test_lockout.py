@@ -15,6 +15,7 @@ from portal.accounts.selectors import login_lock_status
 from portal.accounts.services import login as services
 from portal.accounts.services.lockout import login_lock_clear
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.threads import run_at_once
 
@@ -59,7 +60,7 @@ def test_an_unknown_id_is_locked_exactly_like_a_real_one(account, no_otp):
         locked = normalised(fail(client, login_id, 1), login_id)
         pages[login_id] = (before, locked)
         assert LOCKED in locked
-        assert login_lock_status(login_id, "127.0.0.1").locked
+        assert login_lock_status(login_id, RequestOrigin(ip="127.0.0.1")).locked
     assert pages[account.email] == pages["nobody@example.jp"]
     # Kept in the database under an HMAC of the ID, for both.
     assert LoginThrottle.objects.filter(locked_until__isnull=False).count() == 2
@@ -149,7 +150,7 @@ def test_a_reset_with_the_mailed_key_clears_the_lock(account, no_otp, smtp_serve
         {"password1": "Momiji$2027ok", "password2": "Momiji$2027ok", "key": key},
     )
     assert response.url == reverse("registration:reset_done")
-    assert not login_lock_status(account.email, "127.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     assert login_post(Client(), account.email, "Momiji$2027ok").status_code == 302
 
 
@@ -174,7 +175,7 @@ def test_parallel_guesses_at_an_unknown_id_run_no_more_checks_than_the_threshold
     )
     assert statuses == [200] * 12
     assert len(checks) == settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP
-    assert login_lock_status("nobody@example.jp", "127.0.0.1").locked
+    assert login_lock_status("nobody@example.jp", RequestOrigin(ip="127.0.0.1")).locked
     assert LOCKED in login_post(Client(), "nobody@example.jp").content.decode()
 
 

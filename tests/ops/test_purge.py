@@ -12,6 +12,7 @@ from django.db import connection
 
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_record
+from portal.core.origin import RequestOrigin
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 from portal.ops.models import PurgedFlowCount
@@ -179,11 +180,11 @@ def test_idle_failure_counters_go_unless_they_hold_a_lock(settings, clock):
 
     settings.LOGIN_FAILURE_WINDOW_MINUTES = 60
     settings.LOGIN_LOCK_MINUTES = 120
-    login_failure_record("idle@example.jp", ip="10.0.0.1")
+    login_failure_record("idle@example.jp", origin=RequestOrigin(ip="10.0.0.1"))
     for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP):
-        login_failure_record("locked@example.jp", ip="10.0.0.2")
+        login_failure_record("locked@example.jp", origin=RequestOrigin(ip="10.0.0.2"))
     clock.advance(minutes=61)
-    login_failure_record("recent@example.jp", ip="10.0.0.3")
+    login_failure_record("recent@example.jp", origin=RequestOrigin(ip="10.0.0.3"))
 
     def left():
         return sorted((row.ip, row.scope) for row in LoginThrottle.objects.all())

@@ -22,7 +22,7 @@ from portal.accounts.selectors import (
 )
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
-from portal.core.origin import USER_AGENT_MAX, ip_or_none
+from portal.core.origin import NO_REQUEST, RequestOrigin
 
 
 def login_event_record(
@@ -30,8 +30,7 @@ def login_event_record(
     *,
     key: str,
     user=None,
-    ip: str | None = None,
-    user_agent: str = "",
+    origin: RequestOrigin = NO_REQUEST,
     channel: str = LoginEvent.Channel.MYPAGE,
 ) -> LoginEvent:
     return LoginEvent.objects.create(
@@ -40,24 +39,24 @@ def login_event_record(
         login_key=key,
         outcome=outcome,
         channel=channel,
-        ip=ip_or_none(ip),
-        user_agent=(user_agent or "")[:USER_AGENT_MAX],
+        ip=origin.ip,
+        user_agent=origin.user_agent,
     )
 
 
-def _failure_counters(ip: str) -> tuple[tuple[str, str, int], ...]:
+def _failure_counters(ip_key: str) -> tuple[tuple[str, str, int], ...]:
     """(scope, IP column, threshold) of the two counters a login ID has: this IP's, and the
     account-wide one, in _LOCK_ORDER."""
     return (
-        (LoginThrottle.Scope.ACCOUNT_AND_IP, ip, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
+        (LoginThrottle.Scope.ACCOUNT_AND_IP, ip_key, settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
         (LoginThrottle.Scope.ACCOUNT, "", settings.LOGIN_FAILURES_PER_ACCOUNT),
     )
 
 
-def _counter_rows(key: str, ip: str) -> Q:
+def _counter_rows(key: str, ip_key: str) -> Q:
     """The two counter rows of this ID (see _failure_counters)."""
     return Q(login_key=key) & functools.reduce(
-        operator.or_, (Q(scope=scope, ip=row_ip) for scope, row_ip, _ in _failure_counters(ip))
+        operator.or_, (Q(scope=scope, ip=row_ip) for scope, row_ip, _ in _failure_counters(ip_key))
     )
 
 
@@ -71,14 +70,14 @@ def _counters_lock(rows: Q) -> list[LoginThrottle]:
     return list(LoginThrottle.objects.select_for_update().filter(rows).order_by(*_LOCK_ORDER))
 
 
-def login_failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
+def login_failure_count(key: str, origin: RequestOrigin) -> tuple[LockStatus, bool]:
     """Adds one failure to the (ID, IP) counter and to the ID's account-wide counter; a counter
     reaching its threshold locks for settings.LOGIN_LOCK_MINUTES. Returns the lock in force
     afterwards and whether one was already in force before (then nothing was counted)."""
     now = clock.now()
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     lock_for = dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
-    counters = _failure_counters(ip)
+    counters = _failure_counters(origin.ip_key)
     with transaction.atomic():
         # Both counters are made to exist and locked by one INSERT … ON CONFLICT DO UPDATE, row
         # by row in _LOCK_ORDER: a new row is locked by its insert, an existing one by a no-op
@@ -91,7 +90,10 @@ def login_failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
             unique_fields=["login_key", "scope", "ip"],
             update_fields=["login_key"],
         )
-        locked = {row.scope: row for row in LoginThrottle.objects.filter(_counter_rows(key, ip))}
+        locked = {
+            row.scope: row
+            for row in LoginThrottle.objects.filter(_counter_rows(key, origin.ip_key))
+        }
         rows = []
         for scope, _row_ip, threshold in counters:
             row = locked[scope]
@@ -116,18 +118,18 @@ def login_failure_count(key: str, ip: str) -> tuple[LockStatus, bool]:
     return LockStatus(until), already_locked
 
 
-def login_failure_refund(key: str, ip: str) -> None:
+def login_failure_refund(key: str, origin: RequestOrigin) -> None:
     """Takes back an attempt counted up front that turned out right (see
     login_password_attempt); a lock that attempt caused is lifted with it. The update reads
     `failures` before the decrement in both expressions."""
     with transaction.atomic():
-        rows = _counters_lock(_counter_rows(key, ip))
+        rows = _counters_lock(_counter_rows(key, origin.ip_key))
         LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).update(
             failures=Greatest(F("failures") - 1, 0),
             locked_until=Case(
                 *(
                     When(scope=scope, failures__lte=threshold, then=None)
-                    for scope, _row_ip, threshold in _failure_counters(ip)
+                    for scope, _row_ip, threshold in _failure_counters(origin.ip_key)
                 ),
                 default=F("locked_until"),
             ),
@@ -137,9 +139,8 @@ def login_failure_refund(key: str, ip: str) -> None:
 def login_failure_record(
     login_id: str,
     *,
-    ip: str | None,
+    origin: RequestOrigin,
     user=None,
-    user_agent: str = "",
     outcome: str = LoginEvent.Outcome.PASSWORD_FAILURE,
     channel: str = LoginEvent.Channel.MYPAGE,
 ) -> LockStatus:
@@ -147,21 +148,21 @@ def login_failure_record(
     it caused, if any."""
     key = login_key(login_id)
     with transaction.atomic():
-        status, _already = login_failure_count(key, ip or "")
-        login_event_record(
-            outcome, key=key, user=user, ip=ip, user_agent=user_agent, channel=channel
-        )
+        status, _already = login_failure_count(key, origin)
+        login_event_record(outcome, key=key, user=user, origin=origin, channel=channel)
     return status
 
 
-def login_failures_reset(key: str, ip: str) -> None:
+def login_failures_reset(key: str, origin: RequestOrigin) -> None:
     """Deletes the (ID, IP) counter and the ID's account-wide counter (a successful login)."""
     with transaction.atomic():
-        rows = _counters_lock(_counter_rows(key, ip or ""))
+        rows = _counters_lock(_counter_rows(key, origin.ip_key))
         LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).delete()
 
 
-def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
+def login_lock_clear(
+    user, *, actor=None, origin: RequestOrigin = NO_REQUEST, reason: str = ""
+) -> int:
     """Clears every lockout counter of the account's login ID, from every IP. Called by the
     staff unlock and by the forgotten-password reset. Returns the number of locks lifted."""
     key = login_key(user.email)
@@ -176,24 +177,25 @@ def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "
             actor_label="" if actor is not None else "system",
             target_type="user",
             target_id=str(user.pk),
-            ip=ip,
+            origin=origin,
             detail={"reason": reason, "locks": locks},
         )
     return locks
 
 
-def login_locked_event_record(key, lock: LockStatus, *, user, ip, user_agent, channel) -> None:
+def login_locked_event_record(
+    key, lock: LockStatus, *, user, origin: RequestOrigin, channel
+) -> None:
     """One "locked" event per ID, IP and lock: attempts on a locked ID cannot push the owner's
     real logins out of the login history."""
     since = lock.locked_until - dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
     if not LoginEvent.objects.filter(
-        login_key=key, ip=ip_or_none(ip), outcome=LoginEvent.Outcome.LOCKED, created_at__gte=since
+        login_key=key, ip=origin.ip, outcome=LoginEvent.Outcome.LOCKED, created_at__gte=since
     ).exists():
         login_event_record(
             LoginEvent.Outcome.LOCKED,
             key=key,
             user=user,
-            ip=ip,
-            user_agent=user_agent,
+            origin=origin,
             channel=channel,
         )

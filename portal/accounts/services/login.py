@@ -33,9 +33,8 @@ from portal.accounts.services.lockout import (
 from portal.accounts.services.otp import OtpMailCapReached, login_challenge_start
 from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_track
 from portal.accounts.services.trusted_browsers import trusted_browser_check
-from portal.core.client_ip import client_ip
 from portal.core.clock import clock
-from portal.core.origin import request_user_agent
+from portal.core.origin import RequestOrigin, request_origin
 from portal.core.ratelimit import rate_limit_exceeded
 
 # --- Password check with the same work for every ID -------------------------------------------
@@ -86,8 +85,7 @@ def login_password_attempt(
     password: str,
     *,
     user,
-    ip: str | None,
-    user_agent: str = "",
+    origin: RequestOrigin,
     channel: str = LoginEvent.Channel.MYPAGE,
     allowed=lambda user: True,
     refund: bool = True,
@@ -99,22 +97,19 @@ def login_password_attempt(
     `refund=False`: a right attempt is left counted, for a caller that logs in at once
     (login_complete clears the counters) or else takes it back itself."""
     key = login_key(login_id)
-    lock, already_locked = login_failure_count(key, ip or "")
+    lock, already_locked = login_failure_count(key, origin)
     if already_locked:
-        login_locked_event_record(
-            key, lock, user=user, ip=ip, user_agent=user_agent, channel=channel
-        )
+        login_locked_event_record(key, lock, user=user, origin=origin, channel=channel)
         return PasswordAttempt.LOCKED, lock
     if _password_matches(user, password) and allowed(user):
         if refund:
-            login_failure_refund(key, ip or "")
+            login_failure_refund(key, origin)
         return PasswordAttempt.RIGHT, LockStatus()
     login_event_record(
         LoginEvent.Outcome.PASSWORD_FAILURE,
         key=key,
         user=user,
-        ip=ip,
-        user_agent=user_agent,
+        origin=origin,
         channel=channel,
     )
     return PasswordAttempt.WRONG, lock
@@ -144,15 +139,17 @@ def login_credentials_check(
     login_id: str,
     password: str,
     *,
-    ip: str | None,
-    user_agent: str = "",
+    origin: RequestOrigin,
     trusted_cookie: str | None = None,
 ) -> LoginResult:
     """The first login step: ID and password. Unknown, pending and suspended IDs get the same
     answer and the same single password-hash check as a wrong password. On OK the caller
     logs the account in with login_complete, which also clears the failure counters."""
     if rate_limit_exceeded(
-        "login-ip", ip or "", limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR, window_seconds=3600
+        "login-ip",
+        origin.ip_key,
+        limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR,
+        window_seconds=3600,
     ):
         return LoginResult(LoginStatus.RATE_LIMITED)
     user = user_for_login(login_id)
@@ -160,8 +157,7 @@ def login_credentials_check(
         login_id,
         password,
         user=user,
-        ip=ip,
-        user_agent=user_agent,
+        origin=origin,
         allowed=mypage_allowed,
         refund=False,
     )
@@ -172,7 +168,7 @@ def login_credentials_check(
     if not settings.LOGIN_OTP_ENABLED or trusted_browser_check(user, trusted_cookie):
         # The caller logs in now: login_complete clears the counters, this attempt with them.
         return LoginResult(LoginStatus.OK, user=user)
-    login_failure_refund(login_key(login_id), ip or "")
+    login_failure_refund(login_key(login_id), origin)
     try:
         challenge = login_challenge_start(user)
     except OtpMailCapReached:
@@ -183,17 +179,14 @@ def login_credentials_check(
 def login_complete(request, user) -> None:
     """Logs the account in on this request: a new session key, the failure counters of this
     ID and IP cleared, a login event, and the session tracked for later ending."""
-    ip = client_ip(request)
-    user_agent = request_user_agent(request)
+    origin = request_origin(request)
     key = login_key(user.email)
     with transaction.atomic():
-        login_failures_reset(key, ip)
-        login_event_record(
-            LoginEvent.Outcome.SUCCESS, key=key, user=user, ip=ip, user_agent=user_agent
-        )
+        login_failures_reset(key, origin)
+        login_event_record(LoginEvent.Outcome.SUCCESS, key=key, user=user, origin=origin)
         # django.contrib.auth.login cycles the session key (or starts a fresh session).
         auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         # The session was written under its new key by the cycle; the middleware writes it
         # once more at the end of the request, with this.
         request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
-        user_session_track(user, request.session.session_key, ip=ip, user_agent=user_agent)
+        user_session_track(user, request.session.session_key, origin=origin)

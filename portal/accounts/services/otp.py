@@ -33,6 +33,7 @@ from portal.core.mailed_codes import (
     code_resend_check,
     code_wrong_try,
 )
+from portal.core.origin import RequestOrigin
 from portal.core.refusal import Refused
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
@@ -149,9 +150,7 @@ def login_challenge_resend(challenge_id) -> LoginChallenge:
     return challenge
 
 
-def login_challenge_verify(
-    challenge_id, code: str, *, ip: str | None, user_agent: str = ""
-) -> OtpResult:
+def login_challenge_verify(challenge_id, code: str, *, origin: RequestOrigin) -> OtpResult:
     """Checks a one-time password. A right code works once; an expired one is refused without
     counting; each wrong one counts toward the account's lockout, and the last allowed wrong
     one ends the attempt."""
@@ -169,7 +168,7 @@ def login_challenge_verify(
         if not mypage_allowed(user):
             _challenge_end(challenge, "account_unavailable", now)
             return OtpResult(OtpOutcome.ENDED)
-        lock = login_lock_status(user.email, ip)
+        lock = login_lock_status(user.email, origin)
         if lock.locked:
             _challenge_end(challenge, "locked", now)
             return OtpResult(OtpOutcome.LOCKED, locked_until=lock.locked_until)
@@ -183,9 +182,8 @@ def login_challenge_verify(
         challenge.wrong_tries, tries_left = code_wrong_try(challenge.wrong_tries, rules)
         lock = login_failure_record(
             user.email,
-            ip=ip,
+            origin=origin,
             user=user,
-            user_agent=user_agent,
             outcome=LoginEvent.Outcome.OTP_FAILURE,
         )
         if lock.locked:

@@ -21,6 +21,7 @@ from portal.accounts.services.sessions import user_sessions_end
 from portal.accounts.services.trusted_browsers import trusted_browser_revoke_all
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.mail.services import mail_queue
 
 
@@ -42,23 +43,21 @@ def account_password_change(
     *,
     current_password: str,
     new_password: str,
-    ip: str | None,
-    user_agent: str = "",
+    origin: RequestOrigin,
     keep_session_key: str | None = None,
 ) -> None:
     """Changes the password of a logged-in job seeker. The new password must already have
     passed the password rules (the form runs validate_password). A wrong current password
     counts toward the lockout like a failed login. Ends the account's other sessions, revokes
     every trusted browser, mails a notice and writes an audit event."""
-    lock = login_lock_status(user.email, ip)
+    lock = login_lock_status(user.email, origin)
     if lock.locked:
         raise AccountLocked(lock.locked_until)
     if not user.check_password(current_password):
         lock = login_failure_record(
             user.email,
-            ip=ip,
+            origin=origin,
             user=user,
-            user_agent=user_agent,
             outcome=LoginEvent.Outcome.CURRENT_PASSWORD_FAILURE,
         )
         if lock.locked:
@@ -77,7 +76,7 @@ def account_password_change(
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        trusted_browser_revoke_all(user, actor=user, ip=ip, reason="password_changed")
+        trusted_browser_revoke_all(user, actor=user, origin=origin, reason="password_changed")
         user_sessions_end(user, keep_session_key=keep_session_key)
         login_challenges_end_all(user, "password_changed")
         mail_queue(
@@ -93,15 +92,15 @@ def account_password_change(
             actor=user,
             target_type="user",
             target_id=str(user.pk),
-            ip=ip,
+            origin=origin,
         )
 
 
-def account_after_password_reset(user, *, ip: str | None = None) -> None:
+def account_after_password_reset(user, *, origin: RequestOrigin = NO_REQUEST) -> None:
     """A reset by mailed key proves the owner: it lifts a login lock, drops the browsers that
     skipped the one-time password, ends every session and every one-time-password step begun
     with the old password."""
-    login_lock_clear(user, ip=ip, reason="password_reset")
-    trusted_browser_revoke_all(user, ip=ip, reason="password_reset")
+    login_lock_clear(user, origin=origin, reason="password_reset")
+    trusted_browser_revoke_all(user, origin=origin, reason="password_reset")
     user_sessions_end(user)
     login_challenges_end_all(user, "password_reset")

@@ -10,20 +10,20 @@ from portal.accounts.selectors import (
     session_store,
 )
 from portal.core.clock import clock
-from portal.core.origin import USER_AGENT_MAX, ip_or_none
+from portal.core.origin import RequestOrigin
 
 # The session key under which the idle-timeout middleware keeps the last activity (epoch s).
 LAST_ACTIVITY_SESSION_KEY = "accounts_last_activity"
 
 
-def user_session_track(user, session_key: str, *, ip: str | None, user_agent: str = "") -> None:
+def user_session_track(user, session_key: str, *, origin: RequestOrigin) -> None:
     """Tracks a logged-in session, so that it can be ended from elsewhere (user_sessions_end).
     Sessions that end on their own (expiry, eviction) are forgotten by `purge`."""
     row = {
         "user": user,
         "created_at": clock.now(),
-        "ip": ip_or_none(ip),
-        "user_agent": (user_agent or "")[:USER_AGENT_MAX],
+        "ip": origin.ip,
+        "user_agent": origin.user_agent,
     }
     # auth_login gives every login a new session key, so this is an insert; a repeated key
     # takes the row over (one upsert statement, not get-or-create's savepoints).

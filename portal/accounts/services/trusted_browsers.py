@@ -14,7 +14,7 @@ from portal.accounts.models import (
 )
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
-from portal.core.origin import USER_AGENT_MAX, ip_or_none
+from portal.core.origin import NO_REQUEST, RequestOrigin
 
 _TRUSTED_SALT = "portal.accounts.trusted_browser"
 
@@ -26,7 +26,7 @@ def _password_fingerprint(user) -> str:
 
 
 def trusted_browser_create(
-    user, *, ip: str | None = None, user_agent: str = ""
+    user, *, origin: RequestOrigin = NO_REQUEST
 ) -> tuple[TrustedBrowser, str]:
     """Registers this browser for the account; returns the row and the signed cookie value."""
     now = clock.now()
@@ -35,8 +35,8 @@ def trusted_browser_create(
         created_at=now,
         expires_at=now + dt.timedelta(days=settings.TRUSTED_BROWSER_DAYS),
         last_used_at=now,
-        ip=ip_or_none(ip),
-        user_agent=(user_agent or "")[:USER_AGENT_MAX],
+        ip=origin.ip,
+        user_agent=origin.user_agent,
     )
     value = signing.dumps(
         {"b": str(browser.pk), "u": user.pk, "h": _password_fingerprint(user)},
@@ -76,7 +76,7 @@ def trusted_browser_check(user, cookie_value: str | None) -> TrustedBrowser | No
     return browser
 
 
-def trusted_browser_revoke(user, browser_id, *, ip: str | None = None) -> bool:
+def trusted_browser_revoke(user, browser_id, *, origin: RequestOrigin = NO_REQUEST) -> bool:
     deleted, _rows = TrustedBrowser.objects.filter(user=user, pk=browser_id).delete()
     if deleted:
         audit_event_record(
@@ -84,13 +84,15 @@ def trusted_browser_revoke(user, browser_id, *, ip: str | None = None) -> bool:
             actor=user,
             target_type="user",
             target_id=str(user.pk),
-            ip=ip,
+            origin=origin,
             detail={"count": deleted},
         )
     return bool(deleted)
 
 
-def trusted_browser_revoke_all(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
+def trusted_browser_revoke_all(
+    user, *, actor=None, origin: RequestOrigin = NO_REQUEST, reason: str = ""
+) -> int:
     """Every browser of the account asks for the one-time password again. Called on a password
     change or reset, an e-mail change at the counter, and from My Page."""
     deleted, _rows = TrustedBrowser.objects.filter(user=user).delete()
@@ -101,7 +103,7 @@ def trusted_browser_revoke_all(user, *, actor=None, ip: str | None = None, reaso
             actor_label="" if actor is not None else "system",
             target_type="user",
             target_id=str(user.pk),
-            ip=ip,
+            origin=origin,
             detail={"count": deleted, "reason": reason},
         )
     return deleted
