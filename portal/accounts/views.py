@@ -30,7 +30,7 @@ from portal.accounts.selectors import (
     mypage_allowed,
     trusted_browser_list,
 )
-from portal.accounts.services.login import LoginStatus, login_complete, login_credentials_check
+from portal.accounts.services.login import LoginStatus, login_complete, login_start
 from portal.accounts.services.otp import (
     ChallengeEnded,
     OtpMailCapReached,
@@ -108,7 +108,7 @@ def login_view(request):
     next_url = _next_url(request, request.POST.get("next") or request.GET.get("next"))
     form = LoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        result = login_credentials_check(
+        result = login_start(
             form.cleaned_data["login_id"],
             form.cleaned_data["password"],
             origin=request_origin(request),

@@ -98,17 +98,9 @@ def flow_start(
     return flow
 
 
-def flow_resume(
-    flow_id: int | None, purpose: Purpose, *, with_key_mail: bool = False
-) -> RegistrationFlow | None:
-    """The flow a browser's session points at; an unfinished flow past its lifetime ends.
-    `with_key_mail`: its key mail read in the same query (③'s POST needs it)."""
-    if flow_id is None:
-        return None
-    flows = RegistrationFlow.objects.filter(purpose=purpose)
-    if with_key_mail:
-        flows = flows.select_related("key_mail")
-    flow = flows.filter(pk=flow_id).first()
+def flow_end_if_expired(flow: RegistrationFlow | None) -> RegistrationFlow | None:
+    """Ends an unfinished flow past its lifetime (a write, under the flow's row lock); returns
+    the flow as it stands afterwards. Takes what portal.registration.selectors.flow_get read."""
     if flow is None:
         return None
     if flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
@@ -403,7 +395,7 @@ def flow_complete(
     flow: RegistrationFlow, *, key: str, password: str, origin: RequestOrigin = NO_REQUEST
 ) -> CompletionResult:
     """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
-    flow as this request read it (flow_resume with its key mail); it decides whether the
+    flow as this request read it (flow_get with its key mail); it decides whether the
     password is worth hashing, and everything is decided again on the locked rows.
 
     Everything is re-checked under row locks (the job seeker's, then the flow's: the same

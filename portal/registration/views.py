@@ -24,6 +24,7 @@ from portal.registration.flow import (
     TransitionError,
 )
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
+from portal.registration.selectors import flow_get
 from portal.registration.terms import DOCUMENTS, terms_load
 
 _ENDED_MESSAGES = {
@@ -80,8 +81,8 @@ def _done(request, purpose: Purpose, screen: str, template: str, context: dict):
 
 def _resume(request, purpose: Purpose, screen: str, *, with_key_mail: bool = False):
     """(flow, None) when this browser's flow belongs on `screen`, else (flow, redirect)."""
-    flow = services.flow_resume(
-        request.session.get(_session_key(purpose)), purpose, with_key_mail=with_key_mail
+    flow = services.flow_end_if_expired(
+        flow_get(request.session.get(_session_key(purpose)), purpose, with_key_mail=with_key_mail)
     )
     stage = Stage(flow.stage) if flow else None
     target = SCREEN_FOR_STAGE[purpose][stage]
@@ -394,7 +395,7 @@ def done(request):
 @require_http_methods(["GET", "POST"])
 def reset_start(request):
     session_key = _session_key(Purpose.RESET)
-    flow = services.flow_resume(request.session.get(session_key), Purpose.RESET)
+    flow = services.flow_end_if_expired(flow_get(request.session.get(session_key), Purpose.RESET))
     if flow and flow.stage == Stage.COMPLETED:
         request.session.pop(session_key, None)  # a finished reset; this is a new one
         flow = None

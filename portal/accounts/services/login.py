@@ -32,7 +32,7 @@ from portal.accounts.services.lockout import (
 )
 from portal.accounts.services.otp import OtpMailCapReached, login_challenge_start
 from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_track
-from portal.accounts.services.trusted_browsers import trusted_browser_check
+from portal.accounts.services.trusted_browsers import trusted_browser_use
 from portal.core.clock import clock
 from portal.core.origin import RequestOrigin, request_origin
 from portal.core.ratelimit import rate_limit_exceeded
@@ -135,7 +135,7 @@ class LoginResult:
     locked_until: dt.datetime | None = None
 
 
-def login_credentials_check(
+def login_start(
     login_id: str,
     password: str,
     *,
@@ -165,7 +165,7 @@ def login_credentials_check(
         if lock.locked:
             return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
         return LoginResult(LoginStatus.FAILED)
-    if not settings.LOGIN_OTP_ENABLED or trusted_browser_check(user, trusted_cookie):
+    if not settings.LOGIN_OTP_ENABLED or trusted_browser_use(user, trusted_cookie):
         # The caller logs in now: login_complete clears the counters, this attempt with them.
         return LoginResult(LoginStatus.OK, user=user)
     login_failure_refund(login_key(login_id), origin)

@@ -56,8 +56,9 @@ def trusted_browser_id(cookie_value: str | None) -> uuid.UUID | None:
         return None
 
 
-def trusted_browser_check(user, cookie_value: str | None) -> TrustedBrowser | None:
-    """The trusted-browser row if this cookie lets this account skip the one-time password."""
+def trusted_browser_use(user, cookie_value: str | None) -> TrustedBrowser | None:
+    """The trusted-browser row if this cookie lets this account skip the one-time password;
+    marks it used now (a write: the "last used" My Page shows)."""
     if not cookie_value:
         return None
     try:
