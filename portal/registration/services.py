@@ -2,9 +2,7 @@
 final step re-checks every earlier fact under a row lock (DESIGN §2)."""
 
 import datetime as dt
-import enum
 import secrets
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +23,7 @@ from portal.core.mailed_codes import (
     code_wrong_try,
 )
 from portal.core.origin import NO_REQUEST, RequestOrigin
+from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
 from portal.core.refusal import Reason, Refused
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
@@ -33,6 +32,7 @@ from portal.mail.services import mail_queue
 from portal.registration.flow import EndReason, Purpose, Stage, check_transition
 from portal.registration.keys import key_mail_may_have_arrived, key_started_at
 from portal.registration.models import RegistrationFlow
+from portal.registration.terms import terms_versions
 
 # Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -75,7 +75,24 @@ def flow_start(
     terms_version: str = "",
     origin: RequestOrigin = NO_REQUEST,
 ) -> RegistrationFlow:
-    """① (or the reset's first screen): a new flow, with the versions of the terms agreed."""
+    """① (or the reset's first screen): a new flow, with the versions of the terms agreed.
+
+    A registration is refused (Refused) when the terms changed since the page showed them
+    (TERMS_OUTDATED) or when this address started too many flows in the hour (RATE_LIMITED)."""
+    if purpose == Purpose.REGISTER:
+        current = terms_versions()
+        if (privacy_version, terms_version) != (
+            current["privacy_version"],
+            current["terms_version"],
+        ):
+            raise Refused(Reason.TERMS_OUTDATED)
+        if rate_limit_exceeded(
+            "flow-start-ip",
+            origin.ip_key,
+            limit=settings.FLOW_STARTS_PER_IP_PER_HOUR,
+            window_seconds=3600,
+        ):
+            raise Refused(Reason.RATE_LIMITED)
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.create(
@@ -164,27 +181,15 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
     return code_digest(_key_namespace(flow), flow.pk, key), mail
 
 
-class IdentityRefused(enum.Enum):
-    TOO_SOON = "too_soon"  # resend cool-down
-    RESEND_LIMIT = "resend_limit"
-
-
-def _resend_refusal(
-    flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True
-) -> IdentityRefused | None:
-    try:
-        code_resend_check(
-            _key_rules(),
-            resends=flow.resends,
-            last_sent_at=flow.key_requested_at,
-            now=now,
-            cooldown=cooldown,
-        )
-    except Refused as refusal:
-        if refusal.reason == Reason.RESEND_LIMIT:
-            return IdentityRefused.RESEND_LIMIT
-        return IdentityRefused.TOO_SOON
-    return None
+def _resend_check(flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True) -> None:
+    """Raises Refused(RESEND_LIMIT or RESEND_TOO_SOON) when no new key may be sent now."""
+    code_resend_check(
+        _key_rules(),
+        resends=flow.resends,
+        last_sent_at=flow.key_requested_at,
+        now=now,
+        cooldown=cooldown,
+    )
 
 
 def _supersede_key_mail(flow: RegistrationFlow) -> None:
@@ -198,25 +203,48 @@ def _supersede_key_mail(flow: RegistrationFlow) -> None:
 
 
 def flow_submit_identity(
-    flow: RegistrationFlow, *, email: str, birth_date: dt.date, origin: RequestOrigin = NO_REQUEST
-) -> IdentityRefused | None:
+    flow: RegistrationFlow | None,
+    *,
+    purpose: Purpose,
+    email: str,
+    birth_date: dt.date,
+    origin: RequestOrigin = NO_REQUEST,
+) -> RegistrationFlow:
     """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
 
     Only a flow at ② takes it: a repeat (double click, a second tab) leaves the first answer
     standing. A flow that comes back to ② to change the address has had a key already, so
-    this one counts as a resend, with the resend's cool-down and cap."""
+    this one counts as a resend, with the resend's cool-down and cap.
+
+    `flow` None (the reset's first screen) starts a reset flow once the rate limits have let
+    the request through, so a refused request starts none. Returns the flow; raises Refused
+    (RATE_LIMITED, RESEND_TOO_SOON, RESEND_LIMIT)."""
+    if any(
+        rate_limits_exceeded(
+            Limit(
+                "identity-ip",
+                origin.ip_key,
+                settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
+                3600,
+            ),
+            Limit(
+                "identity-address", email, settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR, 3600
+            ),
+        )
+    ):
+        raise Refused(Reason.RATE_LIMITED)
+    if flow is None:
+        flow = flow_start(purpose, origin=origin)
     address = normalize_email(email)
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         if flow.stage != Stage.TERMS_AGREED:
-            return None
+            return flow
         resends = flow.resends
         if flow.key_requested_at is not None:
             # A corrected address may be sent at once; the same address again waits.
-            refused = _resend_refusal(flow, now, cooldown=address == flow.email)
-            if refused:
-                return refused
+            _resend_check(flow, now, cooldown=address == flow.email)
             resends += 1
         jobseeker = JobSeeker.objects.filter(email__lower=address).first()
         kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
@@ -242,21 +270,17 @@ def flow_submit_identity(
             origin=origin,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
-    return None
+    return flow
 
 
-def flow_resend_key(
-    flow: RegistrationFlow, *, origin: RequestOrigin = NO_REQUEST
-) -> IdentityRefused | None:
+def flow_resend_key(flow: RegistrationFlow, *, origin: RequestOrigin = NO_REQUEST) -> None:
     """A new key (the old one stops working) with a cool-down and a cap; the wrong-key count
-    carries over."""
+    carries over. Raises Refused (RESEND_TOO_SOON, RESEND_LIMIT)."""
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         check_transition(flow.stage, Stage.KEY_SENT)
-        refused = _resend_refusal(flow, now)
-        if refused:
-            return refused
+        _resend_check(flow, now)
         _supersede_key_mail(flow)
         # The same answer as ② gave, with a new key: a real flow gets a new working key, any
         # other flow the same notice (or the same suppressed row) again.
@@ -281,7 +305,6 @@ def flow_resend_key(
             origin=origin,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
-    return None
 
 
 def flow_change_address(flow: RegistrationFlow) -> RegistrationFlow:
@@ -305,23 +328,6 @@ def flow_end_for_jobseeker(jobseeker: JobSeeker, reason: str, *, except_flow_id=
 
 
 # --- ③ key and password -----------------------------------------------------------------------
-
-
-class Outcome(enum.Enum):
-    COMPLETED = "completed"
-    WRONG_KEY = "wrong_key"
-    KEY_EXPIRED = "key_expired"
-    TOO_MANY_WRONG_KEYS = "too_many_wrong_keys"
-    FLOW_ENDED = "flow_ended"
-    ALREADY_COMPLETED = "already_completed"
-    NOT_READY = "not_ready"  # the flow is not at ③ (address being changed)
-
-
-@dataclass
-class CompletionResult:
-    outcome: Outcome
-    flow: RegistrationFlow
-    attempts_left: int = 0
 
 
 def _apply_password(
@@ -369,7 +375,7 @@ def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool
     return usable, usable and code_expired(key_started_at(mail, now), _key_rules(), now)
 
 
-def _count_wrong_key(flow: RegistrationFlow, origin: RequestOrigin) -> CompletionResult:
+def _count_wrong_key(flow: RegistrationFlow, origin: RequestOrigin) -> Refused:
     wrong, attempts_left = code_wrong_try(flow.wrong_keys, _key_rules())
     if attempts_left == 0:
         _move(
@@ -385,28 +391,24 @@ def _count_wrong_key(flow: RegistrationFlow, origin: RequestOrigin) -> Completio
             target_id=flow.reference,
             origin=origin,
         )
-        return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
+        return Refused(Reason.TOO_MANY_WRONG_KEYS, subject=flow)
     _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
-    return CompletionResult(Outcome.WRONG_KEY, flow, attempts_left=attempts_left)
+    return Refused(Reason.WRONG_KEY, tries_left=attempts_left, subject=flow)
 
 
 @sensitive_variables("key", "password", "password_hash")
-def flow_complete(
-    flow: RegistrationFlow, *, key: str, password: str, origin: RequestOrigin = NO_REQUEST
-) -> CompletionResult:
-    """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
-    flow as this request read it (flow_get with its key mail); it decides whether the
-    password is worth hashing, and everything is decided again on the locked rows.
-
-    Everything is re-checked under row locks (the job seeker's, then the flow's: the same
-    order everywhere, so two completions never deadlock), so two tabs or two servers sending
-    the same key get exactly one success. An expired key is told apart from a wrong one only
-    when it is the right key, so the answer never depends on whether a mail was due."""
-    now = clock.now()
-    peek, flow_id = flow, flow.pk
-    usable, expired = _key_state(peek, key, now)
-    # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
-    password_hash = make_password(password) if usable and not expired else None
+def _complete_locked(
+    peek: RegistrationFlow,
+    *,
+    key: str,
+    password: str,
+    password_hash: str | None,
+    now: dt.datetime,
+    origin: RequestOrigin,
+) -> RegistrationFlow | Refused:
+    """flow_complete's decision on the locked rows, in one transaction that commits whatever
+    the answer: a refusal is returned, not raised, so the wrong try it counts is kept."""
+    flow_id = peek.pk
     with transaction.atomic():
         jobseeker = None
         if peek.jobseeker_id is not None:
@@ -417,17 +419,17 @@ def flow_complete(
             .get(pk=flow_id)
         )
         if flow.stage == Stage.COMPLETED:
-            return CompletionResult(Outcome.ALREADY_COMPLETED, flow)
+            return Refused(Reason.ALREADY_COMPLETED, subject=flow)
         if flow.stage == Stage.ENDED:
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
         if flow.stage != Stage.KEY_SENT:
-            return CompletionResult(Outcome.NOT_READY, flow)
+            return Refused(Reason.NOT_READY, subject=flow)
         if now > flow.expires_at:
             _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
         usable, expired = _key_state(flow, key, now)
         if usable and expired:
-            return CompletionResult(Outcome.KEY_EXPIRED, flow)
+            return Refused(Reason.KEY_EXPIRED, subject=flow)
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
             return _count_wrong_key(flow, origin)
         if (
@@ -437,7 +439,7 @@ def flow_complete(
             # The register changed since the key was sent: the account was opened in another
             # flow or suspended, or the counter corrected the address the key was mailed to.
             _move(flow, Stage.ENDED, ended_reason=EndReason.SUPERSEDED, key_hash=None)
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
         user = _apply_password(flow, jobseeker, password_hash or make_password(password), origin)
         if user is None:
             _move(flow, Stage.ENDED, ended_reason=EndReason.ACCOUNT_CONFLICT, key_hash=None)
@@ -448,7 +450,7 @@ def flow_complete(
                 origin=origin,
                 detail={"flow": flow.reference},
             )
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
         _move(flow, Stage.COMPLETED, completed_at=now, key_hash=None)
         flow_end_for_jobseeker(jobseeker, EndReason.SUPERSEDED, except_flow_id=flow.pk)
         mail_queue(
@@ -464,4 +466,37 @@ def flow_complete(
             origin=origin,
             detail={"flow": flow.reference},
         )
-    return CompletionResult(Outcome.COMPLETED, flow)
+    return flow
+
+
+@sensitive_variables("key", "password", "password_hash")
+def flow_complete(
+    flow: RegistrationFlow, *, key: str, password: str, origin: RequestOrigin = NO_REQUEST
+) -> RegistrationFlow:
+    """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
+    flow as this request read it (flow_get with its key mail); it decides whether the
+    password is worth hashing, and everything is decided again on the locked rows.
+
+    Everything is re-checked under row locks (the job seeker's, then the flow's: the same
+    order everywhere, so two completions never deadlock), so two tabs or two servers sending
+    the same key get exactly one success. An expired key is told apart from a wrong one only
+    when it is the right key, so the answer never depends on whether a mail was due.
+
+    Returns the completed flow; raises Refused (WRONG_KEY with tries_left, KEY_EXPIRED,
+    TOO_MANY_WRONG_KEYS, FLOW_ENDED, ALREADY_COMPLETED, NOT_READY) once what the refusal
+    changed (a wrong try counted, the flow ended) is committed."""
+    now = clock.now()
+    usable, expired = _key_state(flow, key, now)
+    # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
+    password_hash = make_password(password) if usable and not expired else None
+    outcome = _complete_locked(
+        flow,
+        key=key,
+        password=password,
+        password_hash=password_hash,
+        now=now,
+        origin=origin,
+    )
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome

@@ -65,3 +65,11 @@ def terms_load(name: str) -> TermsDocument:
     document = _parse(name, path.read_text(encoding="utf-8"))
     _cache[path] = (mtime, document)
     return document
+
+
+def terms_versions() -> dict[str, str]:
+    """The versions a registration agrees to now, as flow_start takes them."""
+    return {
+        "privacy_version": terms_load("privacy").version,
+        "terms_version": terms_load("mypage").version,
+    }

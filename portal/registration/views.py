@@ -12,9 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.core.client_ip import client_ip
 from portal.core.origin import request_origin
-from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
+from portal.core.refusal import Reason, Refused
 from portal.registration import services
 from portal.registration.flow import (
     SCREEN_FOR_STAGE,
@@ -145,26 +144,15 @@ def terms(request):
     if request.method == "POST":
         form = TermsForm(request.POST)
         if form.is_valid():
-            if {k: form.cleaned_data[k] for k in current} != current:
-                messages.error(
-                    request,
-                    _("利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"),
+            try:
+                flow = services.flow_start(
+                    Purpose.REGISTER,
+                    **{k: form.cleaned_data[k] for k in current},
+                    origin=request_origin(request),
                 )
+            except Refused as refusal:
+                messages.error(request, _refusal_message(refusal))
                 return redirect("registration:terms")
-            if rate_limit_exceeded(
-                "flow-start-ip",
-                client_ip(request),
-                limit=settings.FLOW_STARTS_PER_IP_PER_HOUR,
-                window_seconds=3600,
-            ):
-                messages.error(
-                    request,
-                    _(
-                        "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
-                    ),
-                )
-                return redirect("registration:terms")
-            flow = services.flow_start(Purpose.REGISTER, **current, origin=request_origin(request))
             request.session[_session_key(Purpose.REGISTER)] = flow.pk
             return redirect("registration:identity")
     else:
@@ -176,62 +164,58 @@ def terms(request):
     )
 
 
-def _identity_rate_limited(request, email: str) -> bool:
-    return any(
-        rate_limits_exceeded(
-            Limit(
-                "identity-ip",
-                client_ip(request),
-                settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
-                3600,
-            ),
-            Limit(
-                "identity-address", email, settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR, 3600
-            ),
-        )
-    )
-
-
-_RESEND_REFUSED = {
-    services.IdentityRefused.TOO_SOON: _lazy(
+# Every reason the registration services refuse for, and its message (docs/architecture.md,
+# "Refusals"). FLOW_ENDED, ALREADY_COMPLETED and NOT_READY send the browser to where its flow
+# stands instead (_resume), so they have no message here.
+_REFUSAL_MESSAGES = {
+    Reason.TERMS_OUTDATED: _lazy(
+        "利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"
+    ),
+    Reason.RATE_LIMITED: _lazy(
+        "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
+    ),
+    Reason.RESEND_TOO_SOON: _lazy(
         "認証キーの再送信は、前回の送信から%(s)d秒たってから行ってください。"
     ),
-    services.IdentityRefused.RESEND_LIMIT: _lazy(
+    Reason.RESEND_LIMIT: _lazy(
         "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
         "メールアドレスを確認し、はじめからやり直してください。"
+    ),
+    Reason.WRONG_KEY: _lazy(
+        "認証キーが正しくありません。メールに記載された認証キーを確認して入力してください"
+        "（あと%(tries_left)d回間違えると手続きが無効になります）。"
+        "新しい認証キーを再送信した場合は、最新のメールの認証キーを入力してください。"
+    ),
+    Reason.KEY_EXPIRED: _lazy(
+        "認証キーの有効期限（メール配信から%(minutes)d分）が切れています。"
+        "「認証キーを再送信する」で新しい認証キーを受け取るか、はじめからやり直してください。"
     ),
 }
 
 
-def _resend_refused_message(refused) -> str:
-    return _RESEND_REFUSED[refused] % {
+def _refusal_message(refusal: Refused) -> str:
+    return _REFUSAL_MESSAGES[refusal.reason] % {
         "s": settings.FLOW_RESEND_COOLDOWN_SECONDS,
         "n": settings.FLOW_MAX_RESENDS,
+        "tries_left": refusal.tries_left,
+        "minutes": settings.AUTH_KEY_LIFETIME_MINUTES,
     }
 
 
-def _identity_submit(request, form, flow) -> bool:
-    """Submits ② unless a limit says no (then the form carries the message).
-
-    `flow` may be a callable that starts the flow, so that a refused request starts none."""
-    if _identity_rate_limited(request, form.cleaned_data["email"]):
-        form.add_error(
-            None,
-            _(
-                "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
-            ),
+def _identity_submit(request, form, flow, purpose: Purpose):
+    """Submits ②; the flow, or None when refused (then the form carries the message). `flow`
+    None starts a flow (the reset's first screen) once the limits let the request through."""
+    try:
+        return services.flow_submit_identity(
+            flow,
+            purpose=purpose,
+            email=form.cleaned_data["email"],
+            birth_date=form.cleaned_data["birth_date"],
+            origin=request_origin(request),
         )
-        return False
-    refused = services.flow_submit_identity(
-        flow() if callable(flow) else flow,
-        email=form.cleaned_data["email"],
-        birth_date=form.cleaned_data["birth_date"],
-        origin=request_origin(request),
-    )
-    if refused:
-        form.add_error(None, _resend_refused_message(refused))
-        return False
-    return True
+    except Refused as refusal:
+        form.add_error(None, _refusal_message(refusal))
+        return None
 
 
 def _identity(request, purpose: Purpose, screen: str, template: str, next_screen: str):
@@ -240,7 +224,7 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
         return elsewhere
     if request.method == "POST":
         form = IdentityForm(request.POST)
-        if form.is_valid() and _identity_submit(request, form, flow):
+        if form.is_valid() and _identity_submit(request, form, flow, purpose):
             return redirect(next_screen)
     elif flow and flow.email:  # back from ③ to correct the address: shown filled in
         form = IdentityForm(initial={"email": flow.email})
@@ -262,20 +246,6 @@ def identity(request):
     )
 
 
-def _wrong_key_message(result) -> str:
-    return _(
-        "認証キーが正しくありません。メールに記載された認証キーを確認して入力してください"
-        "（あと%(n)d回間違えると手続きが無効になります）。"
-        "新しい認証キーを再送信した場合は、最新のメールの認証キーを入力してください。"
-    ) % {"n": result.attempts_left}
-
-
-_KEY_EXPIRED_MESSAGE = _lazy(
-    "認証キーの有効期限（メール配信から%(minutes)d分）が切れています。"
-    "「認証キーを再送信する」で新しい認証キーを受け取るか、はじめからやり直してください。"
-)
-
-
 def _password(request, purpose: Purpose, screen: str, template: str, done: str, actions: dict):
     posted = request.method == "POST"
     flow, elsewhere = _resume(request, purpose, screen, with_key_mail=posted)
@@ -283,24 +253,24 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
         return elsewhere
     form = PasswordForm(request.POST if posted else None, email=flow.email)
     if posted and form.is_valid():
-        result = services.flow_complete(
-            flow,
-            key=form.cleaned_data["key"],
-            password=form.cleaned_data["password1"],
-            origin=request_origin(request),
-        )
-        outcome = result.outcome
-        if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
+        try:
+            services.flow_complete(
+                flow,
+                key=form.cleaned_data["key"],
+                password=form.cleaned_data["password1"],
+                origin=request_origin(request),
+            )
+        except Refused as refusal:
+            if refusal.reason == Reason.ALREADY_COMPLETED:
+                request.session[_completed_key(purpose)] = flow.pk
+                return redirect(done)
+            if refusal.reason in (Reason.WRONG_KEY, Reason.KEY_EXPIRED):
+                form.add_error("key", _refusal_message(refusal))
+            else:  # ended, or moved back to ② in another tab: show where it stands
+                return _resume(request, purpose, screen)[1] or redirect(screen)
+        else:
             request.session[_completed_key(purpose)] = flow.pk
             return redirect(done)
-        if outcome == services.Outcome.WRONG_KEY:
-            form.add_error("key", _wrong_key_message(result))
-        elif outcome == services.Outcome.KEY_EXPIRED:
-            form.add_error(
-                "key", _KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}
-            )
-        else:  # ended, or moved back to ② in another tab: show where it stands
-            return _resume(request, purpose, screen)[1] or redirect(screen)
     return _render(
         request,
         template,
@@ -338,11 +308,11 @@ def _resend(request, purpose: Purpose, screen: str):
     if elsewhere:
         return elsewhere
     try:
-        refused = services.flow_resend_key(flow, origin=request_origin(request))
+        services.flow_resend_key(flow, origin=request_origin(request))
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
-    if refused:
-        messages.error(request, _resend_refused_message(refused))
+    except Refused as refusal:
+        messages.error(request, _refusal_message(refusal))
     else:
         messages.success(
             request,
@@ -403,13 +373,9 @@ def reset_start(request):
         return _resume(request, Purpose.RESET, "registration:reset_start")[1]
     form = IdentityForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-
-        def new_flow():
-            started = services.flow_start(Purpose.RESET, origin=request_origin(request))
-            request.session[session_key] = started.pk
-            return started
-
-        if _identity_submit(request, form, flow or new_flow):
+        submitted = _identity_submit(request, form, flow, Purpose.RESET)
+        if submitted is not None:
+            request.session[session_key] = submitted.pk
             return redirect("registration:reset_password")
     return _render(request, "registration/reset_start.html", {"form": form})
 

@@ -19,6 +19,7 @@ from portal.ops.models import PurgedFlowCount
 from portal.registration import services
 from portal.registration.flow import EndReason, Purpose, Stage
 from portal.registration.models import RegistrationFlow
+from portal.registration.terms import terms_versions
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def purge(*args) -> str:
 
 
 def _flow(stage=Stage.TERMS_AGREED, reason=""):
-    flow = services.flow_start(Purpose.REGISTER)
+    flow = services.flow_start(Purpose.REGISTER, **terms_versions())
     RegistrationFlow.objects.filter(pk=flow.pk).update(stage=stage, ended_reason=reason)
     return flow.pk
 
