@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from portal.accounts.models import LoginEvent
 from portal.accounts.selectors import login_key
 from portal.accounts.services.lockout import login_event_record, login_failures_reset
-from portal.accounts.services.login import PasswordAttempt, login_password_attempt
+from portal.accounts.services.login import login_password_attempt
 from portal.core.origin import NO_REQUEST, request_origin
+from portal.core.refusal import Reason, Refused
 from portal.core.text import normalize_email
 
 
@@ -36,12 +37,11 @@ class LockoutModelBackend(ModelBackend):
         origin = request_origin(request) if request is not None else NO_REQUEST
         user = user_model.objects.filter(email=normalize_email(username)).first()
         channel = LoginEvent.Channel.STAFF
-        attempt, _lock = login_password_attempt(
-            username, password, user=user, origin=origin, channel=channel
-        )
-        if attempt == PasswordAttempt.LOCKED:
-            raise PermissionDenied  # stops authenticate() at once
-        if attempt == PasswordAttempt.WRONG:
+        try:
+            login_password_attempt(username, password, user=user, origin=origin, channel=channel)
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                raise PermissionDenied from None  # stops authenticate() at once
             return None
         if not self.user_can_authenticate(user):
             return None

@@ -30,18 +30,12 @@ from portal.accounts.selectors import (
     mypage_allowed,
     trusted_browser_list,
 )
-from portal.accounts.services.login import LoginStatus, login_complete, login_start
+from portal.accounts.services.login import login_complete, login_start
 from portal.accounts.services.otp import (
-    ChallengeEnded,
-    OtpMailCapReached,
-    OtpOutcome,
-    OtpResendTooSoon,
     login_challenge_resend,
     login_challenge_verify,
 )
 from portal.accounts.services.password import (
-    AccountLocked,
-    PasswordChangeRefused,
     account_password_change,
 )
 from portal.accounts.services.sessions import user_session_forget, user_session_rekey
@@ -53,6 +47,7 @@ from portal.accounts.services.trusted_browsers import (
 )
 from portal.accounts.user_agents import browser_label
 from portal.core.origin import request_origin
+from portal.core.refusal import Reason, Refused
 
 # The pending one-time-password step, kept in the (still anonymous) session.
 OTP_SESSION_KEY = "accounts_otp"
@@ -108,42 +103,44 @@ def login_view(request):
     next_url = _next_url(request, request.POST.get("next") or request.GET.get("next"))
     form = LoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        result = login_start(
-            form.cleaned_data["login_id"],
-            form.cleaned_data["password"],
-            origin=request_origin(request),
-            trusted_cookie=_trusted_cookie(request),
-        )
-        if result.status == LoginStatus.OK:
-            request.session.pop(OTP_SESSION_KEY, None)
-            login_complete(request, result.user)
-            return redirect(next_url)
-        if result.status == LoginStatus.OTP_REQUIRED:
+        try:
+            started = login_start(
+                form.cleaned_data["login_id"],
+                form.cleaned_data["password"],
+                origin=request_origin(request),
+                trusted_cookie=_trusted_cookie(request),
+            )
+        except Refused as refusal:
+            form.add_error(None, _login_refusal_message(refusal))
+        else:
+            if started.challenge is None:
+                request.session.pop(OTP_SESSION_KEY, None)
+                login_complete(request, started.user)
+                return redirect(next_url)
             request.session[OTP_SESSION_KEY] = {
-                "challenge": str(result.challenge.pk),
+                "challenge": str(started.challenge.pk),
                 "next": next_url,
             }
             return redirect("accounts:otp")
-        if result.status == LoginStatus.LOCKED:
-            form.add_error(None, lock_message(result.locked_until))
-        elif result.status == LoginStatus.RATE_LIMITED:
-            form.add_error(
-                None,
-                _(
-                    "短時間に多くのログインがありました。しばらく時間をおいてから、"
-                    "もう一度お試しください。"
-                ),
-            )
-        elif result.status == LoginStatus.OTP_UNAVAILABLE:
-            form.add_error(None, _otp_cap_message())
-        else:
-            form.add_error(None, login_failed_message())
     return render(
         request,
         "accounts/login.html",
         {"form": form, "has_errors": bool(form.errors), "next": next_url},
         status=200,
     )
+
+
+def _login_refusal_message(refusal: Refused) -> str:
+    """The login page's message for each reason login_start refuses for."""
+    if refusal.reason == Reason.LOCKED:
+        return lock_message(refusal.locked_until)
+    if refusal.reason == Reason.RATE_LIMITED:
+        return _(
+            "短時間に多くのログインがありました。しばらく時間をおいてから、もう一度お試しください。"
+        )
+    if refusal.reason == Reason.OTP_UNAVAILABLE:
+        return _otp_cap_message()
+    return login_failed_message()  # LOGIN_FAILED
 
 
 def _otp_cap_message() -> str:
@@ -165,6 +162,48 @@ def _pending_challenge(request):
     return pending, login_challenge_get(pending.get("challenge"))
 
 
+def _otp_refusal(request, form, refusal: Refused):
+    """Maps a refused one-time password: a message on the form (OTP_WRONG, OTP_EXPIRED), or a
+    redirect to the login with a message (LOCKED, OTP_EXHAUSTED, CHALLENGE_ENDED)."""
+    if refusal.reason == Reason.OTP_WRONG:
+        form.add_error(
+            "code",
+            _(
+                "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
+                "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
+                "いただきます）。"
+            )
+            % {"n": refusal.tries_left},
+        )
+        return None
+    if refusal.reason == Reason.OTP_EXPIRED:
+        form.add_error(
+            "code",
+            _(
+                "ワンタイムパスワードの有効期限（送信から%(minutes)d分）が切れています。"
+                "「ワンタイムパスワードを再送信する」を押して、新しいワンタイムパスワードを"
+                "受け取ってください。"
+            )
+            % {"minutes": settings.LOGIN_OTP_LIFETIME_MINUTES},
+        )
+        return None
+    if refusal.reason == Reason.LOCKED:
+        return _restart_login(request, lock_message(refusal.locked_until))
+    if refusal.reason == Reason.OTP_EXHAUSTED:
+        return _restart_login(
+            request,
+            _(
+                "ワンタイムパスワードを%(n)d回間違えたため、このログインは無効になりました。"
+                "IDとパスワードからもう一度ログインしてください。"
+            )
+            % {"n": settings.LOGIN_OTP_MAX_WRONG},
+        )
+    return _restart_login(  # CHALLENGE_ENDED
+        request,
+        _("このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"),
+    )
+
+
 @never_cache
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
@@ -181,13 +220,18 @@ def otp_view(request):
     form = OtpForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         origin = request_origin(request)
-        result = login_challenge_verify(challenge.pk, form.cleaned_data["code"], origin=origin)
-        if result.outcome == OtpOutcome.OK:
+        try:
+            user = login_challenge_verify(challenge.pk, form.cleaned_data["code"], origin=origin)
+        except Refused as refusal:
+            restart = _otp_refusal(request, form, refusal)
+            if restart is not None:
+                return restart
+        else:
             request.session.pop(OTP_SESSION_KEY, None)
-            login_complete(request, result.user)
+            login_complete(request, user)
             response = redirect(_next_url(request, pending.get("next")))
             if form.cleaned_data["remember"]:
-                _browser, value = trusted_browser_create(result.user, origin=origin)
+                _browser, value = trusted_browser_create(user, origin=origin)
                 response.set_cookie(
                     settings.TRUSTED_BROWSER_COOKIE_NAME,
                     value,
@@ -197,44 +241,6 @@ def otp_view(request):
                     samesite="Lax",
                 )
             return response
-        if result.outcome == OtpOutcome.WRONG:
-            form.add_error(
-                "code",
-                _(
-                    "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
-                    "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
-                    "いただきます）。"
-                )
-                % {"n": result.tries_left},
-            )
-        elif result.outcome == OtpOutcome.EXPIRED:
-            form.add_error(
-                "code",
-                _(
-                    "ワンタイムパスワードの有効期限（送信から%(minutes)d分）が切れています。"
-                    "「ワンタイムパスワードを再送信する」を押して、新しいワンタイムパスワードを"
-                    "受け取ってください。"
-                )
-                % {"minutes": settings.LOGIN_OTP_LIFETIME_MINUTES},
-            )
-        elif result.outcome == OtpOutcome.LOCKED:
-            return _restart_login(request, lock_message(result.locked_until))
-        elif result.outcome == OtpOutcome.EXHAUSTED:
-            return _restart_login(
-                request,
-                _(
-                    "ワンタイムパスワードを%(n)d回間違えたため、このログインは無効になりました。"
-                    "IDとパスワードからもう一度ログインしてください。"
-                )
-                % {"n": settings.LOGIN_OTP_MAX_WRONG},
-            )
-        else:
-            return _restart_login(
-                request,
-                _(
-                    "このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"
-                ),
-            )
     return render(
         request,
         "accounts/otp.html",
@@ -263,19 +269,22 @@ def otp_resend_view(request):
         )
     try:
         login_challenge_resend(challenge.pk)
-    except ChallengeEnded:
-        return _restart_login(
-            request,
-            _("このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"),
-        )
-    except OtpResendTooSoon as exc:
-        messages.error(
-            request,
-            _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
-            % {"s": exc.seconds},
-        )
-    except OtpMailCapReached:
-        messages.error(request, _otp_cap_message())
+    except Refused as refusal:
+        if refusal.reason == Reason.CHALLENGE_ENDED:
+            return _restart_login(
+                request,
+                _(
+                    "このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"
+                ),
+            )
+        if refusal.reason == Reason.RESEND_TOO_SOON:
+            messages.error(
+                request,
+                _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
+                % {"s": refusal.wait_seconds},
+            )
+        else:  # OTP_UNAVAILABLE
+            messages.error(request, _otp_cap_message())
     else:
         messages.success(
             request,
@@ -327,13 +336,25 @@ def password_change_view(request):
                 origin=request_origin(request),
                 keep_session_key=request.session.session_key,
             )
-        except AccountLocked as exc:
-            user_session_forget(request.session.session_key)
-            logout(request)
-            messages.error(request, lock_message(exc.locked_until))
-            return redirect("accounts:login")
-        except PasswordChangeRefused as exc:
-            form.add_error(exc.field, exc.message)
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                user_session_forget(request.session.session_key)
+                logout(request)
+                messages.error(request, lock_message(refusal.locked_until))
+                return redirect("accounts:login")
+            if refusal.reason == Reason.CURRENT_PASSWORD_WRONG:
+                form.add_error(
+                    "current_password",
+                    _(
+                        "現在のパスワードが正しくありません。"
+                        "いま使っているパスワードを入力してください。"
+                    ),
+                )
+            else:  # PASSWORD_UNCHANGED
+                form.add_error(
+                    "new_password1",
+                    _("新しいパスワードには、現在のパスワードと異なるものを入力してください。"),
+                )
         else:
             old_key = request.session.session_key
             update_session_auth_hash(request, request.user)  # keeps this session, new key

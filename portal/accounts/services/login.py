@@ -3,10 +3,8 @@ step (docs/architecture.md, "Login")."""
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import login as auth_login
@@ -18,7 +16,6 @@ from portal.accounts.models import (
     LoginEvent,
 )
 from portal.accounts.selectors import (
-    LockStatus,
     login_key,
     mypage_allowed,
     user_for_login,
@@ -30,12 +27,13 @@ from portal.accounts.services.lockout import (
     login_failures_reset,
     login_locked_event_record,
 )
-from portal.accounts.services.otp import OtpMailCapReached, login_challenge_start
+from portal.accounts.services.otp import login_challenge_start
 from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_track
 from portal.accounts.services.trusted_browsers import trusted_browser_use
 from portal.core.clock import clock
 from portal.core.origin import RequestOrigin, request_origin
 from portal.core.ratelimit import rate_limit_exceeded
+from portal.core.refusal import Reason, Refused
 
 # --- Password check with the same work for every ID -------------------------------------------
 
@@ -74,12 +72,6 @@ def _password_matches(user, password: str) -> bool:
     return user.check_password(password)
 
 
-class PasswordAttempt(StrEnum):
-    LOCKED = "locked"
-    WRONG = "wrong"
-    RIGHT = "right"
-
-
 def login_password_attempt(
     login_id: str,
     password: str,
@@ -89,22 +81,26 @@ def login_password_attempt(
     channel: str = LoginEvent.Channel.MYPAGE,
     allowed=lambda user: True,
     refund: bool = True,
-) -> tuple[PasswordAttempt, LockStatus]:
+) -> None:
     """One password attempt for an ID (existing or not). The attempt is counted before the
     password is checked and taken back when it is right, so parallel guesses can never run
     more checks than the lockout threshold allows. A locked ID costs no check at all.
 
     `refund=False`: a right attempt is left counted, for a caller that logs in at once
-    (login_complete clears the counters) or else takes it back itself."""
+    (login_complete clears the counters) or else takes it back itself.
+
+    Returns when the password is right; raises Refused(LOCKED) for an ID already locked (no
+    check was made) and Refused(LOGIN_FAILED) for a wrong password, with `locked_until` set
+    when this failure locked the ID."""
     key = login_key(login_id)
     lock, already_locked = login_failure_count(key, origin)
     if already_locked:
         login_locked_event_record(key, lock, user=user, origin=origin, channel=channel)
-        return PasswordAttempt.LOCKED, lock
+        raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
     if _password_matches(user, password) and allowed(user):
         if refund:
             login_failure_refund(key, origin)
-        return PasswordAttempt.RIGHT, LockStatus()
+        return
     login_event_record(
         LoginEvent.Outcome.PASSWORD_FAILURE,
         key=key,
@@ -112,27 +108,19 @@ def login_password_attempt(
         origin=origin,
         channel=channel,
     )
-    return PasswordAttempt.WRONG, lock
+    raise Refused(Reason.LOGIN_FAILED, locked_until=lock.locked_until)
 
 
 # --- Login ------------------------------------------------------------------------------------
 
 
-class LoginStatus(StrEnum):
-    OK = "ok"
-    OTP_REQUIRED = "otp_required"
-    FAILED = "failed"
-    LOCKED = "locked"
-    OTP_UNAVAILABLE = "otp_unavailable"
-    RATE_LIMITED = "rate_limited"
+@dataclass(frozen=True)
+class LoginStarted:
+    """A right ID and password: log `user` in now (challenge None), or ask for the one-time
+    password of `challenge`."""
 
-
-@dataclass
-class LoginResult:
-    status: LoginStatus
-    user: object = None
+    user: object
     challenge: LoginChallenge | None = None
-    locked_until: dt.datetime | None = None
 
 
 def login_start(
@@ -141,39 +129,38 @@ def login_start(
     *,
     origin: RequestOrigin,
     trusted_cookie: str | None = None,
-) -> LoginResult:
+) -> LoginStarted:
     """The first login step: ID and password. Unknown, pending and suspended IDs get the same
-    answer and the same single password-hash check as a wrong password. On OK the caller
-    logs the account in with login_complete, which also clears the failure counters."""
+    answer and the same single password-hash check as a wrong password. With no challenge the
+    caller logs the account in with login_complete, which also clears the failure counters.
+
+    Raises Refused: RATE_LIMITED, LOCKED (with locked_until), LOGIN_FAILED, OTP_UNAVAILABLE."""
     if rate_limit_exceeded(
         "login-ip",
         origin.ip_key,
         limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR,
         window_seconds=3600,
     ):
-        return LoginResult(LoginStatus.RATE_LIMITED)
+        raise Refused(Reason.RATE_LIMITED)
     user = user_for_login(login_id)
-    attempt, lock = login_password_attempt(
-        login_id,
-        password,
-        user=user,
-        origin=origin,
-        allowed=mypage_allowed,
-        refund=False,
-    )
-    if attempt != PasswordAttempt.RIGHT:
-        if lock.locked:
-            return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
-        return LoginResult(LoginStatus.FAILED)
+    try:
+        login_password_attempt(
+            login_id,
+            password,
+            user=user,
+            origin=origin,
+            allowed=mypage_allowed,
+            refund=False,
+        )
+    except Refused as refusal:
+        if refusal.locked_until is not None:
+            raise Refused(Reason.LOCKED, locked_until=refusal.locked_until) from None
+        raise
     if not settings.LOGIN_OTP_ENABLED or trusted_browser_use(user, trusted_cookie):
         # The caller logs in now: login_complete clears the counters, this attempt with them.
-        return LoginResult(LoginStatus.OK, user=user)
+        return LoginStarted(user)
     login_failure_refund(login_key(login_id), origin)
-    try:
-        challenge = login_challenge_start(user)
-    except OtpMailCapReached:
-        return LoginResult(LoginStatus.OTP_UNAVAILABLE, user=user)
-    return LoginResult(LoginStatus.OTP_REQUIRED, user=user, challenge=challenge)
+    return LoginStarted(user, challenge=login_challenge_start(user))
 
 
 def login_complete(request, user) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
-from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -34,41 +32,9 @@ from portal.core.mailed_codes import (
     code_wrong_try,
 )
 from portal.core.origin import RequestOrigin
-from portal.core.refusal import Refused
+from portal.core.refusal import Reason, Refused
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
-
-
-class OtpMailCapReached(Exception):
-    """settings.LOGIN_OTP_MAILS_PER_HOUR one-time-password mails went out in the last hour."""
-
-
-class OtpResendTooSoon(Exception):
-    def __init__(self, seconds: int) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-
-class ChallengeEnded(Exception):
-    pass
-
-
-class OtpOutcome(StrEnum):
-    OK = "ok"
-    WRONG = "wrong"
-    EXPIRED = "expired"
-    EXHAUSTED = "exhausted"
-    LOCKED = "locked"
-    ENDED = "ended"
-
-
-@dataclass
-class OtpResult:
-    outcome: OtpOutcome
-    user: object = None
-    tries_left: int = 0
-    locked_until: dt.datetime | None = None
-
 
 _OTP_NAMESPACE = "login-otp"
 
@@ -90,9 +56,10 @@ def _otp_matches(challenge: LoginChallenge, code: str) -> bool:
 
 def _otp_send(challenge: LoginChallenge, user, now: dt.datetime) -> None:
     """Puts a new code on the challenge (the previous one stops working) and queues its mail.
-    Call inside a transaction: a refused mail rolls the change back."""
+    Call inside a transaction: a refused mail (Refused(OTP_UNAVAILABLE)) rolls the change
+    back."""
     if otp_mails_last_hour(user, now=now) >= settings.LOGIN_OTP_MAILS_PER_HOUR:
-        raise OtpMailCapReached
+        raise Refused(Reason.OTP_UNAVAILABLE)
     rules = _otp_rules()
     code = code_generate(rules)
     minutes = settings.LOGIN_OTP_LIFETIME_MINUTES
@@ -111,7 +78,7 @@ def _otp_send(challenge: LoginChallenge, user, now: dt.datetime) -> None:
         secret=code,
     )
     if mail.status == OutboundMail.Status.CAPPED:
-        raise OtpMailCapReached
+        raise Refused(Reason.OTP_UNAVAILABLE)
 
 
 def login_challenge_start(user) -> LoginChallenge:
@@ -132,28 +99,37 @@ def _challenge_end(challenge: LoginChallenge, reason: str, now: dt.datetime) -> 
 
 def login_challenge_resend(challenge_id) -> LoginChallenge:
     """A new code for the same challenge, after the cool-down and within the hourly cap. The
-    count of wrong tries is kept."""
+    count of wrong tries is kept. Raises Refused: CHALLENGE_ENDED, RESEND_TOO_SOON (with
+    wait_seconds), OTP_UNAVAILABLE."""
     now = clock.now()
     with transaction.atomic():
         challenge = LoginChallenge.objects.select_for_update().filter(pk=challenge_id).first()
         if challenge is None or not challenge.is_open or not mypage_allowed(challenge.user):
-            raise ChallengeEnded
-        try:
-            code_resend_check(
-                _otp_rules(), resends=challenge.resends, last_sent_at=challenge.sent_at, now=now
-            )
-        except Refused as refusal:
-            raise OtpResendTooSoon(refusal.wait_seconds) from None
+            raise Refused(Reason.CHALLENGE_ENDED)
+        code_resend_check(
+            _otp_rules(), resends=challenge.resends, last_sent_at=challenge.sent_at, now=now
+        )
         _otp_send(challenge, challenge.user, now)
         challenge.resends += 1
         challenge.save(update_fields=["code_hash", "sent_at", "expires_at", "resends"])
     return challenge
 
 
-def login_challenge_verify(challenge_id, code: str, *, origin: RequestOrigin) -> OtpResult:
-    """Checks a one-time password. A right code works once; an expired one is refused without
-    counting; each wrong one counts toward the account's lockout, and the last allowed wrong
-    one ends the attempt."""
+def login_challenge_verify(challenge_id, code: str, *, origin: RequestOrigin) -> object:
+    """Checks a one-time password; returns the account. A right code works once; an expired
+    one is refused without counting; each wrong one counts toward the account's lockout, and
+    the last allowed wrong one ends the attempt. Raises Refused (CHALLENGE_ENDED, LOCKED with
+    locked_until, OTP_EXPIRED, OTP_WRONG with tries_left, OTP_EXHAUSTED) once what it changed
+    (a wrong try counted, the challenge ended) is committed."""
+    outcome = _verify_locked(challenge_id, code, origin=origin)
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome
+
+
+def _verify_locked(challenge_id, code: str, *, origin: RequestOrigin):
+    """login_challenge_verify's decision, in one transaction that commits whatever the answer:
+    a refusal is returned, not raised, so what it counted is kept."""
     now = clock.now()
     with transaction.atomic():
         challenge = (
@@ -163,22 +139,22 @@ def login_challenge_verify(challenge_id, code: str, *, origin: RequestOrigin) ->
             .first()
         )
         if challenge is None or not challenge.is_open:
-            return OtpResult(OtpOutcome.ENDED)
+            return Refused(Reason.CHALLENGE_ENDED)
         user = challenge.user
         if not mypage_allowed(user):
             _challenge_end(challenge, "account_unavailable", now)
-            return OtpResult(OtpOutcome.ENDED)
+            return Refused(Reason.CHALLENGE_ENDED)
         lock = login_lock_status(user.email, origin)
         if lock.locked:
             _challenge_end(challenge, "locked", now)
-            return OtpResult(OtpOutcome.LOCKED, locked_until=lock.locked_until)
+            return Refused(Reason.LOCKED, locked_until=lock.locked_until)
         rules = _otp_rules()
         if code_expired(challenge.sent_at, rules, now):
-            return OtpResult(OtpOutcome.EXPIRED, user=user)
+            return Refused(Reason.OTP_EXPIRED)
         if _otp_matches(challenge, code):
             challenge.completed_at = now
             challenge.save(update_fields=["completed_at"])
-            return OtpResult(OtpOutcome.OK, user=user)
+            return user
         challenge.wrong_tries, tries_left = code_wrong_try(challenge.wrong_tries, rules)
         lock = login_failure_record(
             user.email,
@@ -188,12 +164,12 @@ def login_challenge_verify(challenge_id, code: str, *, origin: RequestOrigin) ->
         )
         if lock.locked:
             _challenge_end(challenge, "locked", now)
-            return OtpResult(OtpOutcome.LOCKED, locked_until=lock.locked_until)
+            return Refused(Reason.LOCKED, locked_until=lock.locked_until)
         if tries_left == 0:
             _challenge_end(challenge, "too_many_wrong", now)
-            return OtpResult(OtpOutcome.EXHAUSTED)
+            return Refused(Reason.OTP_EXHAUSTED)
         challenge.save(update_fields=["wrong_tries"])
-        return OtpResult(OtpOutcome.WRONG, user=user, tries_left=tries_left)
+        return Refused(Reason.OTP_WRONG, tries_left=tries_left)
 
 
 def login_challenges_end_all(user, reason: str) -> None:

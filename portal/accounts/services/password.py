@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from portal.accounts.models import (
     LoginEvent,
@@ -22,20 +19,8 @@ from portal.accounts.services.trusted_browsers import trusted_browser_revoke_all
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.origin import NO_REQUEST, RequestOrigin
+from portal.core.refusal import Reason, Refused
 from portal.mail.services import mail_queue
-
-
-class AccountLocked(Exception):
-    def __init__(self, locked_until: dt.datetime) -> None:
-        super().__init__(locked_until)
-        self.locked_until = locked_until
-
-
-class PasswordChangeRefused(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def account_password_change(
@@ -49,10 +34,11 @@ def account_password_change(
     """Changes the password of a logged-in job seeker. The new password must already have
     passed the password rules (the form runs validate_password). A wrong current password
     counts toward the lockout like a failed login. Ends the account's other sessions, revokes
-    every trusted browser, mails a notice and writes an audit event."""
+    every trusted browser, mails a notice and writes an audit event. Raises Refused: LOCKED
+    (with locked_until), CURRENT_PASSWORD_WRONG, PASSWORD_UNCHANGED."""
     lock = login_lock_status(user.email, origin)
     if lock.locked:
-        raise AccountLocked(lock.locked_until)
+        raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
     if not user.check_password(current_password):
         lock = login_failure_record(
             user.email,
@@ -61,16 +47,10 @@ def account_password_change(
             outcome=LoginEvent.Outcome.CURRENT_PASSWORD_FAILURE,
         )
         if lock.locked:
-            raise AccountLocked(lock.locked_until)
-        raise PasswordChangeRefused(
-            "current_password",
-            _("現在のパスワードが正しくありません。いま使っているパスワードを入力してください。"),
-        )
+            raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
+        raise Refused(Reason.CURRENT_PASSWORD_WRONG)
     if new_password == current_password:
-        raise PasswordChangeRefused(
-            "new_password1",
-            _("新しいパスワードには、現在のパスワードと異なるものを入力してください。"),
-        )
+        raise Refused(Reason.PASSWORD_UNCHANGED)
     now = clock.now()
     jobseeker = jobseeker_of(user)
     with transaction.atomic():
