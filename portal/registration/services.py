@@ -1,5 +1,6 @@
 """The registration (and password reset) flow: every state change is one transaction, and the
-final step re-checks every earlier fact under a row lock (DESIGN §2)."""
+final step re-checks every earlier fact under a row lock (docs/architecture.md,
+"Registration and password reset")."""
 
 import datetime as dt
 import secrets
@@ -210,7 +211,7 @@ def flow_submit_identity(
     birth_date: dt.date,
     origin: RequestOrigin = NO_REQUEST,
 ) -> RegistrationFlow:
-    """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
+    """② → ③. Looks up the register and queues the one mail this answer gets.
 
     Only a flow at ② takes it: a repeat (double click, a second tab) leaves the first answer
     standing. A flow that comes back to ② to change the address has had a key already, so

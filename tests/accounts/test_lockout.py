@@ -1,4 +1,5 @@
-"""Lockout per DESIGN §2: per ID and IP first, a higher account-wide threshold, kept in the
+"""Lockout (docs/architecture.md, "Login"): per ID and IP first,
+ a higher account-wide threshold, kept in the
 database, shown for any ID that reaches it (existing or not), lifted by time, by staff or by a
 reset with the mailed key."""
 

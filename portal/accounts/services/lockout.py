@@ -1,5 +1,5 @@
 """The login lockout: failure counters per (login ID, IP) and per login ID, filed under an
-HMAC of the ID (docs/architecture.md, "Lockout counters")."""
+HMAC of the ID (docs/architecture.md, "Login")."""
 
 from __future__ import annotations
 
