@@ -15,11 +15,8 @@ from portal.accounts.services.password import account_after_password_reset
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.mailed_codes import (
-    CodeRules,
     code_digest,
-    code_expired,
     code_generate,
-    code_matches,
     code_resend_check,
     code_wrong_try,
 )
@@ -31,27 +28,12 @@ from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 from portal.registration.flow import EndReason, Purpose, Stage, check_transition
-from portal.registration.keys import key_mail_may_have_arrived, key_started_at
+from portal.registration.keys import key_namespace, key_rules, key_state
 from portal.registration.models import RegistrationFlow
 from portal.registration.terms import terms_versions
 
 # Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-def _key_rules() -> CodeRules:
-    # Read at each use: the settings may differ per test and per deployment.
-    return CodeRules(
-        digits=settings.AUTH_KEY_DIGITS,
-        lifetime=dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES),
-        max_wrong=settings.FLOW_MAX_WRONG_KEYS,
-        resend_cooldown=dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS),
-        max_resends=settings.FLOW_MAX_RESENDS,
-    )
-
-
-def _key_namespace(flow: RegistrationFlow) -> str:
-    return f"auth-key:{flow.purpose}"
 
 
 def _new_reference() -> str:
@@ -167,7 +149,7 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
 
     Every path does the same work: a key is made and hashed even where no mail will carry it
     (so no key can ever work for that flow), and exactly one outbox row is written."""
-    key = code_generate(_key_rules())
+    key = code_generate(key_rules())
     mail = mail_queue(
         to=flow.email,
         kind=kind,
@@ -179,13 +161,13 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
         secret_valid_minutes=settings.AUTH_KEY_LIFETIME_MINUTES if with_key else None,
         deliver=deliver,
     )
-    return code_digest(_key_namespace(flow), flow.pk, key), mail
+    return code_digest(key_namespace(flow), flow.pk, key), mail
 
 
 def _resend_check(flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True) -> None:
     """Raises Refused(RESEND_LIMIT or RESEND_TOO_SOON) when no new key may be sent now."""
     code_resend_check(
-        _key_rules(),
+        key_rules(),
         resends=flow.resends,
         last_sent_at=flow.key_requested_at,
         now=now,
@@ -361,23 +343,8 @@ def _apply_password(
     return user
 
 
-def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool]:
-    """(the key is this flow's current key and its mail may have reached its owner, that key's
-    time is over).
-
-    A key whose mail was capped, suppressed or superseded never works: nobody was sent it. A
-    right key works while its mail is still being sent, or queued again after an SMTP answer
-    that was lost: only the mail's recipient can have it, so this reveals nothing."""
-    mail = flow.key_mail
-    # Computed for every flow.
-    matches = code_matches(flow.key_hash, _key_namespace(flow), flow.pk, key)
-    real = matches and flow.jobseeker_id is not None and mail is not None
-    usable = real and key_mail_may_have_arrived(mail)
-    return usable, usable and code_expired(key_started_at(mail, now), _key_rules(), now)
-
-
 def _count_wrong_key(flow: RegistrationFlow, origin: RequestOrigin) -> Refused:
-    wrong, attempts_left = code_wrong_try(flow.wrong_keys, _key_rules())
+    wrong, attempts_left = code_wrong_try(flow.wrong_keys, key_rules())
     if attempts_left == 0:
         _move(
             flow,
@@ -428,7 +395,7 @@ def _complete_locked(
         if now > flow.expires_at:
             _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
             return Refused(Reason.FLOW_ENDED, subject=flow)
-        usable, expired = _key_state(flow, key, now)
+        usable, expired = key_state(flow, key, now)
         if usable and expired:
             return Refused(Reason.KEY_EXPIRED, subject=flow)
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
@@ -487,7 +454,7 @@ def flow_complete(
     TOO_MANY_WRONG_KEYS, FLOW_ENDED, ALREADY_COMPLETED, NOT_READY) once what the refusal
     changed (a wrong try counted, the flow ended) is committed."""
     now = clock.now()
-    usable, expired = _key_state(flow, key, now)
+    usable, expired = key_state(flow, key, now)
     # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
     password_hash = make_password(password) if usable and not expired else None
     outcome = _complete_locked(
