@@ -437,7 +437,7 @@ def jobseeker_register(
     *,
     actor=None,
     actor_label: str = "",
-    origin=NO_REQUEST,
+    origin: RequestOrigin = NO_REQUEST,
     source: str = "",
 ) -> JobSeeker:
     """Registers (or updates) one job seeker; raises ValidationError with the reason."""
@@ -452,7 +452,7 @@ def jobseeker_save(
     *,
     actor=None,
     actor_label: str = "",
-    origin=NO_REQUEST,
+    origin: RequestOrigin = NO_REQUEST,
     source: str = "",
 ) -> JobSeeker:
     """Writes one parsed record; raises ValidationError with the reason it was refused."""
@@ -465,7 +465,7 @@ def jobseeker_save(
 
 
 def jobseeker_delete(
-    jobseeker: JobSeeker, *, actor=None, actor_label: str = "", origin=NO_REQUEST
+    jobseeker: JobSeeker, *, actor=None, actor_label: str = "", origin: RequestOrigin = NO_REQUEST
 ) -> None:
     """Removes a job seeker from the register, with an audit event."""
     with transaction.atomic():
