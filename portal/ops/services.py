@@ -176,7 +176,7 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
     day_ago = now - dt.timedelta(days=1)
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     querysets = [
-        # A counter past its window counts from 0 again anyway (accounts.services). Counters
+        # A counter past its window counts from 0 again anyway (accounts.services.lockout). Counters
         # a login holds are skipped, so the purge never waits for (or deadlocks with) a login.
         LoginThrottle.objects.filter(
             Q(last_failure_at__lt=window_start) | Q(last_failure_at__isnull=True),
