@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "portal.registration",
     "portal.ops",
     "portal.passkeys",
+    "portal.counter",
 ]
 
 MIDDLEWARE = [
@@ -151,7 +152,7 @@ if ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST_KIB < 19456 or ARGON2_PARALLELISM 
     )
 LOGIN_URL = "accounts:login"
 
-# Password policy (DESIGN §2), each a setting.
+# Password policy (docs/architecture.md, "Password policy"), each a setting.
 PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=8)
 PASSWORD_MAX_LENGTH = env.int("PASSWORD_MAX_LENGTH", default=32)
 PASSWORD_REQUIRE_DIGIT = env.bool("PASSWORD_REQUIRE_DIGIT", default=True)
@@ -163,12 +164,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "portal.accounts.password_rules.EmailLocalPartValidator"},
 ]
 
-# Login lockout (DESIGN §2).
+# Login lockout (docs/architecture.md, "Login").
 LOGIN_FAILURES_PER_ACCOUNT_AND_IP = env.int("LOGIN_FAILURES_PER_ACCOUNT_AND_IP", default=5)
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=20)
 LOGIN_LOCK_MINUTES = env.int("LOGIN_LOCK_MINUTES", default=30)
 
-# --- Registration flow (DESIGN §2) ------------------------------------------------------------
+# --- Registration flow (docs/architecture.md) -----------------------------------------------
 AUTH_KEY_DIGITS = env.int("AUTH_KEY_DIGITS", default=8)
 AUTH_KEY_LIFETIME_MINUTES = env.int("AUTH_KEY_LIFETIME_MINUTES", default=50)
 FLOW_MAX_LIFETIME_MINUTES = env.int("FLOW_MAX_LIFETIME_MINUTES", default=120)

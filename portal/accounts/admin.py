@@ -25,7 +25,7 @@ from portal.accounts.admin_actions import UserAccountAdminMixin
 from portal.accounts.models import JobSeekerAccount, User
 from portal.audit.services import audit_event_record
 from portal.core.admin_filters import ControlCharacterSafeAdminMixin
-from portal.core.client_ip import client_ip
+from portal.core.origin import request_origin
 from portal.core.text import normalize_email
 from portal.jobseekers.models import JobSeeker
 
@@ -106,7 +106,7 @@ def _audit(request, action, user_id, **detail):
     audit_event_record(
         action,
         actor=request.user,
-        ip=client_ip(request),
+        origin=request_origin(request),
         target_type="user",
         target_id=user_id,
         detail=detail,

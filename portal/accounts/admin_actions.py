@@ -1,53 +1,36 @@
 """Staff admin pieces for accounts, kept apart from the admin modules so they can be mixed in:
 
-- `JobSeekerAccountAdminMixin` for the JobSeeker ModelAdmin: the unlock action, the account's
-  status and its recent mails' delivery status (never a body or a key) on the change page, and
-  the counter's e-mail change (a form at <object>/change-email/, linked from the change page);
-- `UserAccountAdminMixin` for the User ModelAdmin: the unlock action and the lock status.
+- `UserAccountAdminMixin` for the User ModelAdmin: the unlock action and the lock status;
+- the helpers the counter's job seeker admin (portal/counter/admin.py) shares with them."""
 
-Use: `class JobSeekerAdmin(JobSeekerAccountAdminMixin, admin.ModelAdmin)` and
-`class UserAdmin(UserAccountAdminMixin, admin.ModelAdmin)`."""
-
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.services import (
-    account_lock_until,
-    account_status_get,
-    jobseeker_change_email,
-    login_lock_clear,
-    mails_recent_list,
-)
-from portal.core.client_ip import client_ip
-
-ACCOUNT_FIELDS = ("account_status", "account_link", "recent_mails", "email_change_link")
+from portal.accounts.selectors import account_lock_until
+from portal.accounts.services.lockout import login_lock_clear
+from portal.core.origin import request_origin
 
 
-def _when(value) -> str:
+def when(value) -> str:
     if value is None:
         return "-"
     return date_format(timezone.localtime(value), gettext("Y年n月j日 H:i"))
 
 
-def _unlock(request, users) -> int:
+def users_unlock(request, users) -> int:
     unlocked = 0
     for user in users:
-        if login_lock_clear(user, actor=request.user, ip=client_ip(request), reason="staff"):
+        if login_lock_clear(
+            user, actor=request.user, origin=request_origin(request), reason="staff"
+        ):
             unlocked += 1
     return unlocked
 
 
-def _report_unlock(modeladmin, request, selected: int, unlocked: int) -> None:
+def unlock_report(modeladmin, request, selected: int, unlocked: int) -> None:
     modeladmin.message_user(
         request,
         ngettext(
@@ -61,26 +44,19 @@ def _report_unlock(modeladmin, request, selected: int, unlocked: int) -> None:
 
 
 @admin.action(description=_("ログインのロックを解除する"), permissions=["change"])
-def unlock_jobseekers(modeladmin, request, queryset):
-    jobseekers = list(queryset.select_related("user"))
-    users = [js.user for js in jobseekers if js.user is not None]
-    _report_unlock(modeladmin, request, len(jobseekers), _unlock(request, users))
-
-
-@admin.action(description=_("ログインのロックを解除する"), permissions=["change"])
 def unlock_users(modeladmin, request, queryset):
     users = list(queryset)
-    _report_unlock(modeladmin, request, len(users), _unlock(request, users))
+    unlock_report(modeladmin, request, len(users), users_unlock(request, users))
 
 
-def _add_action(modeladmin, request, actions, func):
+def action_add(modeladmin, request, actions, func):
     if modeladmin.has_change_permission(request):
         name = func.__name__
         actions[name] = (func, name, modeladmin._get_action_description(func, name))
     return actions
 
 
-def _with_fieldset(fieldsets, title, names):
+def with_fieldset(fieldsets, title, names):
     """The fieldsets with `names` moved into a last section of their own."""
     cleaned = []
     for name, options in fieldsets:
@@ -90,203 +66,11 @@ def _with_fieldset(fieldsets, title, names):
     return [*cleaned, (title, {"fields": tuple(names)})]
 
 
-class EmailChangeForm(forms.Form):
-    new_email = forms.CharField(label=_("新しいメールアドレス"), max_length=254)
-    new_email_confirm = forms.CharField(label=_("新しいメールアドレス（確認用）"), max_length=254)
-    remove_passkeys = forms.BooleanField(
-        label=_("登録済みのパスキーをすべて削除する（推奨）"),
-        required=False,
-        initial=True,
-        help_text=_(
-            "パスキーは前のアドレスの持ち主が作ったものかもしれません。本人と確認できた場合に限り、"
-            "チェックを外して残せます。"
-        ),
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        first = (cleaned.get("new_email") or "").strip().lower()
-        second = (cleaned.get("new_email_confirm") or "").strip().lower()
-        if first and second and first != second:
-            self.add_error(
-                "new_email_confirm",
-                gettext("確認用のメールアドレスが一致しません。同じアドレスを入力してください。"),
-            )
-        return cleaned
-
-
-class JobSeekerAccountAdminMixin:
-    """Account status, recent mails, unlock and the counter's e-mail change for JobSeeker."""
-
-    def get_actions(self, request):
-        return _add_action(self, request, super().get_actions(request), unlock_jobseekers)
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None:
-            fields += [f for f in ACCOUNT_FIELDS if f not in fields]
-        return fields
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None:
-            return fieldsets
-        return _with_fieldset(fieldsets, _("マイページのアカウント"), ACCOUNT_FIELDS)
-
-    @admin.display(description=_("アカウントの状態"))
-    def account_status(self, obj):
-        status = account_status_get(obj)
-        if not status.has_account:
-            return gettext("マイページ未開設（パスワード未登録）")
-        rows = [
-            (gettext("求職者の状態"), obj.get_status_display()),
-            (gettext("アカウント"), gettext("有効") if status.is_active else gettext("無効")),
-            (
-                gettext("ログインのロック"),
-                gettext("ロック中（%(until)s まで）") % {"until": _when(status.locked_until)}
-                if status.locked_until
-                else gettext("なし"),
-            ),
-            (gettext("アカウント全体の連続失敗回数"), str(status.failures)),
-            (gettext("最終ログイン"), _when(status.last_login)),
-            (gettext("ログイン中のセッション"), str(status.sessions)),
-            (gettext("ワンタイムパスワード省略ブラウザ"), str(status.trusted_browsers)),
-        ]
-        # Passkeys live in portal.passkeys; read through the relation, managed in its admin.
-        passkeys = obj.user.passkeys.count()
-        rows.append(
-            (
-                gettext("パスキー"),
-                format_html(
-                    '{} <a href="{}?user__id__exact={}">{}</a>',
-                    gettext("%(n)d個") % {"n": passkeys},
-                    reverse("admin:passkeys_passkey_changelist"),
-                    obj.user_id,
-                    gettext("一覧・削除"),
-                )
-                if passkeys
-                else gettext("なし"),
-            )
-        )
-        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
-
-    @admin.display(description=_("アカウントの画面"))
-    def account_link(self, obj):
-        """The job seeker's account is reached from here (it is not among staff accounts)."""
-        if obj.user_id is None:
-            return "-"
-        url = reverse("admin:accounts_jobseekeraccount_change", args=[quote(obj.user_id)])
-        return format_html('<a href="{}">{}</a>', url, gettext("求職者のアカウントを開く"))
-
-    @admin.display(description=_("最近のメールの送信状況"))
-    def recent_mails(self, obj):
-        mails = mails_recent_list(obj.email)
-        if not mails:
-            return gettext("このアドレスへのメールはありません。")
-        head = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            gettext("作成日時"),
-            gettext("件名"),
-            gettext("言語"),
-            gettext("状態"),
-            gettext("送信日時"),
-            gettext("試行回数"),
-            gettext("直近のエラー"),
-        )
-        body = format_html_join(
-            "",
-            '<tr><td>{}</td><td lang="{}">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-            "<td>{}</td></tr>",
-            (
-                (
-                    _when(m.created_at),
-                    m.language,
-                    m.subject,
-                    m.language,
-                    m.get_status_display(),
-                    _when(m.sent_at),
-                    m.attempts,
-                    m.last_error or "-",
-                )
-                for m in mails
-            ),
-        )
-        return format_html("<table><thead>{}</thead><tbody>{}</tbody></table>", head, body)
-
-    @admin.display(description=_("メールアドレスの変更"))
-    def email_change_link(self, obj):
-        info = self.opts.app_label, self.opts.model_name
-        url = reverse(f"admin:{info[0]}_{info[1]}_change_email", args=[quote(obj.pk)])
-        return format_html('<a href="{}">{}</a>', url, gettext("窓口でメールアドレスを変更する"))
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/change-email/",
-                self.admin_site.admin_view(self.change_email_view),
-                name="{}_{}_change_email".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_email_view(self, request, object_id):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        form = EmailChangeForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            remove_passkeys = form.cleaned_data["remove_passkeys"]
-            passkeys = obj.user.passkeys.count() if obj.user_id and remove_passkeys else 0
-            try:
-                jobseeker_change_email(
-                    obj,
-                    form.cleaned_data["new_email"],
-                    actor=request.user,
-                    ip=client_ip(request),
-                    remove_passkeys=remove_passkeys,
-                )
-            except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error("new_email", message)
-            else:
-                self.message_user(
-                    request,
-                    gettext(
-                        "メールアドレスを変更しました。手続き中のパスワード登録・再設定は終了し、"
-                        "ログイン中のセッションとワンタイムパスワードの省略は解除しました。"
-                        "新旧のアドレスにお知らせのメールを送信します。"
-                    )
-                    + (
-                        gettext("登録済みのパスキー（%(n)d個）はすべて削除しました。")
-                        % {"n": passkeys}
-                        if remove_passkeys
-                        else gettext("登録済みのパスキーは残しました。")
-                    ),
-                    messages.SUCCESS,
-                )
-                info = self.opts.app_label, self.opts.model_name
-                return HttpResponseRedirect(
-                    reverse("admin:{}_{}_change".format(*info), args=[quote(obj.pk)])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("メールアドレスの変更"),
-            "opts": self.opts,
-            "original": obj,
-            "form": form,
-            "has_view_permission": True,
-        }
-        return TemplateResponse(request, "admin/accounts/change_email.html", context)
-
-
 class UserAccountAdminMixin:
     """The unlock action and the lock status for the User admin."""
 
     def get_actions(self, request):
-        return _add_action(self, request, super().get_actions(request), unlock_users)
+        return action_add(self, request, super().get_actions(request), unlock_users)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -298,11 +82,11 @@ class UserAccountAdminMixin:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        return _with_fieldset(fieldsets, _("ログイン"), ("login_lock",))
+        return with_fieldset(fieldsets, _("ログイン"), ("login_lock",))
 
     @admin.display(description=_("ログインのロック"))
     def login_lock(self, obj):
         until = account_lock_until(obj)
         if until is None:
             return gettext("なし")
-        return gettext("ロック中（%(until)s まで）") % {"until": _when(until)}
+        return gettext("ロック中（%(until)s まで）") % {"until": when(until)}

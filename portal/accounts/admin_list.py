@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import LoginEvent, LoginThrottle
-from portal.accounts.services import login_key
+from portal.accounts.selectors import login_key
 from portal.core.clock import clock
 from portal.mail.models import OutboundMail
 

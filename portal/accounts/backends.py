@@ -10,15 +10,11 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from portal.accounts.models import LoginEvent
-from portal.accounts.services import (
-    PasswordAttempt,
-    _throttle_reset,
-    login_event_record,
-    login_key,
-    login_password_attempt,
-    request_user_agent,
-)
-from portal.core.client_ip import client_ip
+from portal.accounts.selectors import login_key
+from portal.accounts.services.lockout import login_event_record, login_failures_reset
+from portal.accounts.services.login import login_password_attempt
+from portal.core.origin import NO_REQUEST, request_origin
+from portal.core.refusal import Reason, Refused
 from portal.core.text import normalize_email
 
 
@@ -39,28 +35,25 @@ class LockoutModelBackend(ModelBackend):
             username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        ip = client_ip(request) if request is not None else ""
-        user_agent = request_user_agent(request) if request is not None else ""
+        origin = request_origin(request) if request is not None else NO_REQUEST
         user = user_model.objects.filter(email=normalize_email(username)).first()
         channel = LoginEvent.Channel.STAFF
-        attempt, _lock = login_password_attempt(
-            username, password, user=user, ip=ip, user_agent=user_agent, channel=channel
-        )
-        if attempt == PasswordAttempt.LOCKED:
-            raise PermissionDenied  # stops authenticate() at once
-        if attempt == PasswordAttempt.WRONG:
+        try:
+            login_password_attempt(username, password, user=user, origin=origin, channel=channel)
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                raise PermissionDenied from None  # stops authenticate() at once
             return None
         if not self.user_can_authenticate(user):
             return None
         if not user.is_staff:
             return user
-        _throttle_reset(login_key(user.email), ip)
+        login_failures_reset(login_key(user.email), origin)
         login_event_record(
             LoginEvent.Outcome.SUCCESS,
             key=login_key(user.email),
             user=user,
-            ip=ip,
-            user_agent=user_agent,
+            origin=origin,
             channel=channel,
         )
         return user

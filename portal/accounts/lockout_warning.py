@@ -6,22 +6,23 @@ from django.conf import settings
 from django.db.models import Q
 
 from portal.accounts.models import LoginThrottle
-from portal.accounts.services import login_key
+from portal.accounts.selectors import login_key
 from portal.core.clock import clock
+from portal.core.origin import RequestOrigin
 
 
-def login_tries_left(login_id: str, ip: str | None) -> int:
+def login_tries_left(login_id: str, origin: RequestOrigin) -> int:
     """Failed tries left before this ID is locked from this IP: the fewer of the (ID, IP)
     counter's and the account-wide counter's. Read from the counters alone, which are kept
     for any ID typed, so it answers alike for IDs that exist and that don't. A counter whose
     failures are past the window or whose lock ran out counts from zero, as the next failure
-    will (see _failure_count)."""
+    will (see services.lockout.login_failure_count)."""
     now = clock.now()
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     rows = {
         row.scope: row
         for row in LoginThrottle.objects.filter(login_key=login_key(login_id)).filter(
-            Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=ip or "")
+            Q(scope=LoginThrottle.Scope.ACCOUNT_AND_IP, ip=origin.ip_key)
             | Q(scope=LoginThrottle.Scope.ACCOUNT, ip="")
         )
     }

@@ -10,10 +10,10 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from portal.accounts.services import LAST_ACTIVITY_SESSION_KEY, user_session_forget
+from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_forget
 from portal.accounts.staff_auth import staff_network_allowed
-from portal.core.client_ip import client_ip
 from portal.core.clock import clock
+from portal.core.origin import request_origin
 
 # The last activity is written at most this often, so that not every request saves the session.
 _TOUCH_SECONDS = 60
@@ -64,7 +64,7 @@ class StaffNetworkMiddleware:
 
     def __call__(self, request):
         if settings.STAFF_ALLOWED_NETWORKS and request.path_info.startswith(_staff_prefix()):
-            if not staff_network_allowed(client_ip(request)):
+            if not staff_network_allowed(request_origin(request)):
                 raise Http404
         return self.get_response(request)
 

@@ -1,4 +1,5 @@
-"""The password policy (DESIGN §2): half-width printable ASCII, length bounds, composition,
+"""The password policy (docs/architecture.md, "Password policy"):
+half-width printable ASCII, length bounds, composition,
 each failure reported in its own message. Bounds and rules come from settings."""
 
 import re

@@ -8,33 +8,26 @@ come from (STAFF_ALLOWED_NETWORKS) and the console's recovery of a staff member'
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 
 from django.conf import settings
 from django.db import transaction
 
 from portal.accounts.models import LoginChallenge, LoginEvent
-from portal.accounts.services import (
-    LoginResult,
-    LoginStatus,
-    OtpMailCapReached,
-    OtpResult,
-    PasswordAttempt,
-    _failure_refund,
-    _otp_hash,
-    _otp_new_code,
-    _user_for_login,
+from portal.accounts.selectors import login_key, user_for_login
+from portal.accounts.services.lockout import login_failure_refund
+from portal.accounts.services.login import LoginStarted, login_complete, login_password_attempt
+from portal.accounts.services.otp import (
     login_challenge_resend,
     login_challenge_start,
     login_challenge_verify,
-    login_complete,
-    login_key,
-    login_password_attempt,
+    otp_code_new,
 )
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import RequestOrigin
 from portal.core.ratelimit import rate_limit_exceeded
+from portal.core.refusal import Reason, Refused
 
 # The pending one-time-password step of a staff login (challenge id and `next`), in the
 # still-anonymous session; and the marker of a session that passed both steps (the user's pk).
@@ -47,51 +40,49 @@ def staff_allowed(user) -> bool:
     return user is not None and user.is_active and user.is_staff
 
 
-def staff_password_check(
-    login_id: str, password: str, *, ip: str | None, user_agent: str = ""
-) -> LoginResult:
+def staff_password_check(login_id: str, password: str, *, origin: RequestOrigin) -> LoginStarted:
     """The first staff login step. An ID that is not an active staff account (a job seeker's
     included) is handled exactly like an unknown ID: the dummy hash is checked, the attempt is
-    counted and never refunded, so this page cannot confirm a job seeker's password."""
+    counted and never refunded, so this page cannot confirm a job seeker's password.
+
+    Returns LoginStarted (challenge None: log in now with staff_login_complete, which clears
+    the count). Raises Refused: RATE_LIMITED, LOCKED (with locked_until), LOGIN_FAILED,
+    OTP_UNAVAILABLE."""
     if rate_limit_exceeded(
         "staff-login-ip",
-        ip or "",
+        origin.ip_key,
         limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR,
         window_seconds=3600,
     ):
-        return LoginResult(LoginStatus.RATE_LIMITED)
-    user = _user_for_login(login_id)
+        raise Refused(Reason.RATE_LIMITED)
+    user = user_for_login(login_id)
     if not staff_allowed(user):
         user = None
-    attempt, lock = login_password_attempt(
-        login_id,
-        password,
-        user=user,
-        ip=ip,
-        user_agent=user_agent,
-        channel=LoginEvent.Channel.STAFF,
-        refund=False,
-    )
-    if attempt != PasswordAttempt.RIGHT:
-        if lock.locked:
-            return LoginResult(LoginStatus.LOCKED, locked_until=lock.locked_until)
-        return LoginResult(LoginStatus.FAILED)
-    if not settings.STAFF_LOGIN_OTP_ENABLED:
-        return LoginResult(LoginStatus.OK, user=user)  # staff_login_complete clears the count
-    _failure_refund(login_key(login_id), ip or "")
     try:
-        challenge = login_challenge_start(user)
-    except OtpMailCapReached:
-        return LoginResult(LoginStatus.OTP_UNAVAILABLE, user=user)
-    return LoginResult(LoginStatus.OTP_REQUIRED, user=user, challenge=challenge)
+        login_password_attempt(
+            login_id,
+            password,
+            user=user,
+            origin=origin,
+            channel=LoginEvent.Channel.STAFF,
+            refund=False,
+        )
+    except Refused as refusal:
+        if refusal.locked_until is not None:
+            raise Refused(Reason.LOCKED, locked_until=refusal.locked_until) from None
+        raise
+    if not settings.STAFF_LOGIN_OTP_ENABLED:
+        return LoginStarted(user)  # staff_login_complete clears the count
+    login_failure_refund(login_key(login_id), origin)
+    return LoginStarted(user, challenge=login_challenge_start(user))
 
 
-def staff_otp_verify(challenge_id, code: str, *, ip: str | None, user_agent: str = "") -> OtpResult:
+def staff_otp_verify(challenge_id, code: str, *, origin: RequestOrigin):
+    """Returns the staff account; raises Refused as login_challenge_verify."""
     return login_challenge_verify(
         challenge_id,
         code,
-        ip=ip,
-        user_agent=user_agent,
+        origin=origin,
         allowed=staff_allowed,
         channel=LoginEvent.Channel.STAFF,
     )
@@ -102,9 +93,9 @@ def staff_otp_resend(challenge_id) -> LoginChallenge:
 
 
 def staff_login_complete(request, user, *, outcome: str = LoginEvent.Outcome.SUCCESS) -> None:
-    """Logs the staff member in (see accounts.services.login_complete) and marks the session as
-    having passed the staff login, which the admin site requires: the password and the mailed
-    one-time password, or a passkey (`outcome`) in place of both."""
+    """Logs the staff member in (see accounts.services.login.login_complete) and marks the
+    session as having passed the staff login, which the admin site requires: the password and
+    the mailed one-time password, or a passkey (`outcome`) in place of both."""
     login_complete(request, user, channel=LoginEvent.Channel.STAFF, outcome=outcome)
     request.session[STAFF_VERIFIED_SESSION_KEY] = str(user.pk)
 
@@ -116,14 +107,14 @@ def staff_second_factor_passed(request) -> bool:
     return request.session.get(STAFF_VERIFIED_SESSION_KEY) == str(user.pk)
 
 
-def staff_network_allowed(ip: str) -> bool:
+def staff_network_allowed(origin: RequestOrigin) -> bool:
     """Whether the staff admin answers this client address (STAFF_ALLOWED_NETWORKS; empty =
     anywhere)."""
     networks = settings.STAFF_ALLOWED_NETWORKS
     if not networks:
         return True
     try:
-        address = ipaddress.ip_address(ip)
+        address = ipaddress.ip_address(origin.ip_key)
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
@@ -163,10 +154,7 @@ def staff_login_code_issue(user, *, operator: str) -> str:
             .filter(user=user, completed_at__isnull=True, ended_at__isnull=True)
             .latest("created_at")
         )
-        code = _otp_new_code()
-        challenge.code_hash = _otp_hash(challenge.pk, code)
-        challenge.sent_at = now
-        challenge.expires_at = now + dt.timedelta(minutes=settings.LOGIN_OTP_LIFETIME_MINUTES)
+        code = otp_code_new(challenge, now)
         challenge.save(update_fields=["code_hash", "sent_at", "expires_at"])
         audit_event_record(
             "staff.login_code_issued",

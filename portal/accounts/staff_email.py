@@ -5,7 +5,6 @@ form changes a staff address otherwise."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -16,20 +15,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import LoginChallenge, LoginEvent
-from portal.accounts.services import (
-    OtpMailCapReached,
-    OtpOutcome,
-    OtpResult,
-    _login_challenges_end_all,
-    _otp_hash,
-    _otp_new_code,
+from portal.accounts.services.otp import (
     login_challenge_verify,
-    user_sessions_end,
+    login_challenges_end_all,
+    otp_code_new,
 )
+from portal.accounts.services.sessions import user_sessions_end
 from portal.accounts.staff_auth import staff_allowed
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import RequestOrigin
+from portal.core.refusal import Reason, Refused
 from portal.jobseekers.models import JobSeeker
+from portal.jobseekers.parsing import parse_email
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 
@@ -44,8 +42,6 @@ def _taken_error() -> ValidationError:
 
 
 def _check_new_email(user, new_email: str) -> str:
-    from portal.jobseekers.services import parse_email
-
     email = parse_email(new_email)
     if email == user.email:
         raise ValidationError(
@@ -64,20 +60,13 @@ def _check_new_email(user, new_email: str) -> str:
 def staff_email_change_start(user, new_email: str) -> tuple[LoginChallenge, str]:
     """Mails a one-time password to the new address; returns the step and the normalised
     address (kept by the caller, in the staff member's session). Raises ValidationError for a
-    malformed or taken address, OtpMailCapReached when the mail caps are reached."""
+    malformed or taken address, Refused(OTP_UNAVAILABLE) when the mail caps are reached."""
     email = _check_new_email(user, new_email)
     now = clock.now()
     minutes = settings.LOGIN_OTP_LIFETIME_MINUTES
     with transaction.atomic():
-        challenge = LoginChallenge(
-            id=uuid.uuid4(),
-            user=user,
-            created_at=now,
-            sent_at=now,
-            expires_at=now + dt.timedelta(minutes=minutes),
-        )
-        code = _otp_new_code()
-        challenge.code_hash = _otp_hash(challenge.pk, code)
+        challenge = LoginChallenge(id=uuid.uuid4(), user=user, created_at=now)
+        code = otp_code_new(challenge, now)
         mail = mail_queue(
             to=email,
             kind=CODE_MAIL_KIND,
@@ -85,7 +74,7 @@ def staff_email_change_start(user, new_email: str) -> tuple[LoginChallenge, str]
             secret=code,
         )
         if mail.status == OutboundMail.Status.CAPPED:
-            raise OtpMailCapReached
+            raise Refused(Reason.OTP_UNAVAILABLE)
         challenge.save()
     return challenge, email
 
@@ -96,24 +85,21 @@ def staff_email_change_confirm(
     code: str,
     new_email: str,
     *,
-    ip: str | None,
-    user_agent: str = "",
+    origin: RequestOrigin,
     keep_session_key: str | None = None,
-) -> OtpResult:
+) -> None:
     """Checks the one-time password (wrong ones count toward the lockout as at login) and, when
     right, changes the address in one transaction: the staff member's other sessions and open
     one-time-password steps end, the old address gets a notice, an audit event is written.
-    Raises ValidationError if the address was taken meanwhile."""
-    result = login_challenge_verify(
+    Raises Refused as login_challenge_verify for the code, ValidationError if the address was
+    taken meanwhile."""
+    login_challenge_verify(
         challenge_id,
         code,
-        ip=ip,
-        user_agent=user_agent,
+        origin=origin,
         allowed=lambda u: u.pk == user.pk and staff_allowed(u),
         channel=LoginEvent.Channel.STAFF,
     )
-    if result.outcome != OtpOutcome.OK:
-        return result
     user_model = get_user_model()
     now = clock.now()
     try:
@@ -124,7 +110,7 @@ def staff_email_change_confirm(
             current.email = email
             current.save(update_fields=["email"])
             sessions = user_sessions_end(current, keep_session_key=keep_session_key)
-            _login_challenges_end_all(current, "email_changed")
+            login_challenges_end_all(current, "email_changed")
             mail_queue(
                 to=old_email,
                 kind=NOTICE_MAIL_KIND,
@@ -140,10 +126,9 @@ def staff_email_change_confirm(
                 actor=current,
                 target_type="user",
                 target_id=str(current.pk),
-                ip=ip,
+                origin=origin,
                 detail={"old_email": old_email, "new_email": email, "sessions_ended": sessions},
             )
     except IntegrityError:
         raise _taken_error() from None
     user.email = email
-    return result

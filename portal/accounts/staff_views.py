@@ -21,16 +21,9 @@ from portal.accounts.forms import (
     lock_message,
     login_failed_message,
 )
-from portal.accounts.services import (
-    ChallengeEnded,
-    LoginStatus,
-    OtpMailCapReached,
-    OtpOutcome,
-    OtpResendTooSoon,
-    login_challenge_get,
-    request_user_agent,
-)
-from portal.core.client_ip import client_ip
+from portal.accounts.selectors import login_challenge_get
+from portal.core.origin import request_origin
+from portal.core.refusal import Reason, Refused
 
 PENDING = staff_auth.STAFF_PENDING_SESSION_KEY
 
@@ -74,33 +67,21 @@ def staff_login_view(request, site, extra_context=None):
     )
     form = StaffLoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        result = staff_auth.staff_password_check(
-            form.cleaned_data["username"],
-            form.cleaned_data["password"],
-            ip=client_ip(request),
-            user_agent=request_user_agent(request),
-        )
-        if result.status == LoginStatus.OK:
-            request.session.pop(PENDING, None)
-            staff_auth.staff_login_complete(request, result.user)
-            return redirect(next_url)
-        if result.status == LoginStatus.OTP_REQUIRED:
-            request.session[PENDING] = {"challenge": str(result.challenge.pk), "next": next_url}
-            return redirect(reverse("admin:staff_otp", current_app=site.name))
-        if result.status == LoginStatus.LOCKED:
-            form.add_error(None, lock_message(result.locked_until, staff=True))
-        elif result.status == LoginStatus.RATE_LIMITED:
-            form.add_error(
-                None,
-                _(
-                    "短時間に多くのログインがありました。しばらく時間をおいてから、"
-                    "もう一度お試しください。"
-                ),
+        try:
+            started = staff_auth.staff_password_check(
+                form.cleaned_data["username"],
+                form.cleaned_data["password"],
+                origin=request_origin(request),
             )
-        elif result.status == LoginStatus.OTP_UNAVAILABLE:
-            form.add_error(None, _unavailable_message())
+        except Refused as refusal:
+            form.add_error(None, _login_refusal_message(refusal))
         else:
-            form.add_error(None, login_failed_message())
+            if started.challenge is None:
+                request.session.pop(PENDING, None)
+                staff_auth.staff_login_complete(request, started.user)
+                return redirect(next_url)
+            request.session[PENDING] = {"challenge": str(started.challenge.pk), "next": next_url}
+            return redirect(reverse("admin:staff_otp", current_app=site.name))
     context = {
         **site.each_context(request),
         "title": _("ログイン"),
@@ -113,6 +94,26 @@ def staff_login_view(request, site, extra_context=None):
     }
     request.current_app = site.name
     return TemplateResponse(request, site.login_template or "admin/login.html", context)
+
+
+def _login_refusal_message(refusal: Refused) -> str:
+    if refusal.reason == Reason.LOCKED:
+        return lock_message(refusal.locked_until, staff=True)
+    if refusal.reason == Reason.RATE_LIMITED:
+        return _(
+            "短時間に多くのログインがありました。しばらく時間をおいてから、もう一度お試しください。"
+        )
+    if refusal.reason == Reason.OTP_UNAVAILABLE:
+        return _unavailable_message()
+    return login_failed_message()
+
+
+def _wrong_code_message(refusal: Refused) -> str:
+    return _(
+        "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
+        "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
+        "いただきます）。"
+    ) % {"n": refusal.tries_left}
 
 
 def staff_otp_view(request, site):
@@ -128,27 +129,19 @@ def staff_otp_view(request, site):
         )
     form = StaffOtpForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        result = staff_auth.staff_otp_verify(
-            challenge.pk,
-            form.cleaned_data["code"],
-            ip=client_ip(request),
-            user_agent=request_user_agent(request),
-        )
-        if result.outcome == OtpOutcome.OK:
-            request.session.pop(PENDING, None)
-            staff_auth.staff_login_complete(request, result.user)
-            return redirect(_next_url(request, site, pending.get("next")))
-        if result.outcome == OtpOutcome.WRONG:
-            form.add_error(
-                "code",
-                _(
-                    "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
-                    "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
-                    "いただきます）。"
-                )
-                % {"n": result.tries_left},
+        try:
+            user = staff_auth.staff_otp_verify(
+                challenge.pk, form.cleaned_data["code"], origin=request_origin(request)
             )
-        elif result.outcome == OtpOutcome.EXPIRED:
+        except Refused as refusal:
+            result = refusal
+        else:
+            request.session.pop(PENDING, None)
+            staff_auth.staff_login_complete(request, user)
+            return redirect(_next_url(request, site, pending.get("next")))
+        if result.reason == Reason.OTP_WRONG:
+            form.add_error("code", _wrong_code_message(result))
+        elif result.reason == Reason.OTP_EXPIRED:
             form.add_error(
                 "code",
                 _(
@@ -158,9 +151,9 @@ def staff_otp_view(request, site):
                 )
                 % {"minutes": settings.LOGIN_OTP_LIFETIME_MINUTES},
             )
-        elif result.outcome == OtpOutcome.LOCKED:
+        elif result.reason == Reason.LOCKED:
             return _restart(request, site, lock_message(result.locked_until, staff=True))
-        elif result.outcome == OtpOutcome.EXHAUSTED:
+        elif result.reason == Reason.OTP_EXHAUSTED:
             return _restart(
                 request,
                 site,
@@ -207,20 +200,23 @@ def staff_otp_resend_view(request, site):
         )
     try:
         staff_auth.staff_otp_resend(challenge.pk)
-    except ChallengeEnded:
-        return _restart(
-            request,
-            site,
-            _("このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"),
-        )
-    except OtpResendTooSoon as exc:
-        messages.error(
-            request,
-            _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
-            % {"s": exc.seconds},
-        )
-    except OtpMailCapReached:
-        messages.error(request, _unavailable_message())
+    except Refused as refusal:
+        if refusal.reason == Reason.RESEND_TOO_SOON:
+            messages.error(
+                request,
+                _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
+                % {"s": refusal.wait_seconds},
+            )
+        elif refusal.reason == Reason.OTP_UNAVAILABLE:
+            messages.error(request, _unavailable_message())
+        else:
+            return _restart(
+                request,
+                site,
+                _(
+                    "このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"
+                ),
+            )
     else:
         messages.success(
             request,
@@ -255,7 +251,7 @@ def staff_email_change_view(request, site):
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error("new_email", message)
-        except OtpMailCapReached:
+        except Refused:  # OTP_UNAVAILABLE, the only refusal of this step
             form.add_error(None, _unavailable_message())
         else:
             request.session[EMAIL_PENDING] = {"challenge": str(challenge.pk), "email": email}
@@ -266,21 +262,23 @@ def staff_email_change_view(request, site):
 def _staff_email_confirm(request, site, pending, challenge):
     form = StaffOtpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        result = None
         try:
-            result = staff_email.staff_email_change_confirm(
+            staff_email.staff_email_change_confirm(
                 request.user,
                 challenge.pk,
                 form.cleaned_data["code"],
                 pending["email"],
-                ip=client_ip(request),
-                user_agent=request_user_agent(request),
+                origin=request_origin(request),
                 keep_session_key=request.session.session_key,
             )
         except ValidationError as exc:
             request.session.pop(EMAIL_PENDING, None)
             messages.error(request, " ".join(exc.messages))
             return redirect(reverse("admin:staff_email_change", current_app=site.name))
-        if result.outcome == OtpOutcome.OK:
+        except Refused as refusal:
+            result = refusal
+        if result is None:
             request.session.pop(EMAIL_PENDING, None)
             messages.success(
                 request,
@@ -290,17 +288,9 @@ def _staff_email_confirm(request, site, pending, challenge):
                 ),
             )
             return redirect(reverse("admin:index", current_app=site.name))
-        if result.outcome == OtpOutcome.WRONG:
-            form.add_error(
-                "code",
-                _(
-                    "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
-                    "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
-                    "いただきます）。"
-                )
-                % {"n": result.tries_left},
-            )
-        elif result.outcome == OtpOutcome.EXPIRED:
+        if result.reason == Reason.OTP_WRONG:
+            form.add_error("code", _wrong_code_message(result))
+        elif result.reason == Reason.OTP_EXPIRED:
             form.add_error(
                 "code",
                 _(
@@ -311,7 +301,7 @@ def _staff_email_confirm(request, site, pending, challenge):
             )
         else:
             request.session.pop(EMAIL_PENDING, None)
-            if result.outcome == OtpOutcome.LOCKED:
+            if result.reason == Reason.LOCKED:
                 messages.error(request, lock_message(result.locked_until, staff=True))
             else:
                 messages.error(

@@ -19,7 +19,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from portal.accounts import services
 from portal.accounts.forms import (
     LoginForm,
     OtpForm,
@@ -30,12 +29,31 @@ from portal.accounts.forms import (
     wrong_current_password_message,
 )
 from portal.accounts.lockout_warning import login_tries_left
-from portal.accounts.password_check import account_current_password_verify
 from portal.accounts.password_rules import password_rules_list
-from portal.accounts.services import LoginStatus, OtpOutcome
+from portal.accounts.selectors import (
+    jobseeker_of,
+    login_challenge_get,
+    login_history_list,
+    mypage_allowed,
+    trusted_browser_list,
+)
+from portal.accounts.services.login import login_complete, login_start
+from portal.accounts.services.otp import login_challenge_resend, login_challenge_verify
+from portal.accounts.services.password import (
+    account_current_password_verify,
+    account_password_change,
+)
+from portal.accounts.services.sessions import user_session_forget, user_session_rekey
+from portal.accounts.services.trusted_browsers import (
+    trusted_browser_create,
+    trusted_browser_id,
+    trusted_browser_revoke,
+    trusted_browser_revoke_all,
+)
 from portal.accounts.user_agents import browser_label
-from portal.core.client_ip import client_ip
 from portal.core.form_state import form_state_keep, form_state_restore
+from portal.core.origin import request_origin
+from portal.core.refusal import Reason, Refused
 from portal.core.site import site_text
 from portal.jobseekers.language import jobseeker_language_set
 
@@ -66,8 +84,8 @@ def mypage_view(view):
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
-        if not services.mypage_allowed(request.user):
-            services.user_session_forget(request.session.session_key)
+        if not mypage_allowed(request.user):
+            user_session_forget(request.session.session_key)
             logout(request)
             messages.error(
                 request,
@@ -75,7 +93,7 @@ def mypage_view(view):
                 % {"contact": site_text("OFFICE_CONTACT")},
             )
             return redirect("accounts:login")
-        request.jobseeker = services.jobseeker_of(request.user)
+        request.jobseeker = jobseeker_of(request.user)
         return view(request, *args, **kwargs)
 
     return never_cache(wrapped)
@@ -88,7 +106,7 @@ def mypage_view(view):
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    if request.user.is_authenticated and services.mypage_allowed(request.user):
+    if request.user.is_authenticated and mypage_allowed(request.user):
         return redirect("accounts:mypage")
     if request.method == "GET":
         form = LoginForm()
@@ -109,40 +127,46 @@ def login_view(request):
     form = LoginForm(request.POST)
     extra = {"next": next_url}
     if form.is_valid():
-        result = services.login_credentials_check(
-            form.cleaned_data["login_id"],
-            form.cleaned_data["password"],
-            ip=client_ip(request),
-            user_agent=services.request_user_agent(request),
-            trusted_cookie=_trusted_cookie(request),
-        )
-        if result.status == LoginStatus.OK:
-            request.session.pop(OTP_SESSION_KEY, None)
-            services.login_complete(request, result.user)
-            return redirect(next_url)
-        if result.status == LoginStatus.OTP_REQUIRED:
+        origin = request_origin(request)
+        try:
+            started = login_start(
+                form.cleaned_data["login_id"],
+                form.cleaned_data["password"],
+                origin=origin,
+                trusted_cookie=_trusted_cookie(request),
+            )
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                extra["locked_until"] = refusal.locked_until.isoformat()
+            else:
+                form.add_error(None, _login_refusal_message(refusal))
+                if refusal.reason == Reason.LOGIN_FAILED and (
+                    login_tries_left(form.cleaned_data["login_id"], origin) == 1
+                ):
+                    form.add_error(None, last_try_message())
+        else:
+            if started.challenge is None:
+                request.session.pop(OTP_SESSION_KEY, None)
+                login_complete(request, started.user)
+                return redirect(next_url)
             request.session[OTP_SESSION_KEY] = {
-                "challenge": str(result.challenge.pk),
+                "challenge": str(started.challenge.pk),
                 "next": next_url,
             }
             return redirect("accounts:otp")
-        if result.status == LoginStatus.LOCKED:
-            extra["locked_until"] = result.locked_until.isoformat()
-        elif result.status == LoginStatus.RATE_LIMITED:
-            form.add_error(
-                None,
-                _(
-                    "短時間に多くのログインがありました。しばらく時間をおいてから、"
-                    "もう一度お試しください。"
-                ),
-            )
-        elif result.status == LoginStatus.OTP_UNAVAILABLE:
-            form.add_error(None, _otp_cap_message())
-        else:
-            form.add_error(None, login_failed_message())
-            if login_tries_left(form.cleaned_data["login_id"], client_ip(request)) == 1:
-                form.add_error(None, last_try_message())
     return form_state_keep(request, form, keep=("login_id",), extra=extra)
+
+
+def _login_refusal_message(refusal: Refused) -> str:
+    """The login page's message for the reasons login_start refuses for (LOCKED is shown by
+    the page's own lock block)."""
+    if refusal.reason == Reason.RATE_LIMITED:
+        return _(
+            "短時間に多くのログインがありました。しばらく時間をおいてから、もう一度お試しください。"
+        )
+    if refusal.reason == Reason.OTP_UNAVAILABLE:
+        return _otp_cap_message()
+    return login_failed_message()  # LOGIN_FAILED
 
 
 def _otp_cap_message() -> str:
@@ -161,7 +185,49 @@ def _restart_login(request, message: str, *, level=messages.ERROR):
 
 def _pending_challenge(request):
     pending = request.session.get(OTP_SESSION_KEY) or {}
-    return pending, services.login_challenge_get(pending.get("challenge"))
+    return pending, login_challenge_get(pending.get("challenge"))
+
+
+def _otp_refusal(request, form, refusal: Refused):
+    """Maps a refused one-time password: a message on the form (OTP_WRONG, OTP_EXPIRED), or a
+    redirect to the login with a message (LOCKED, OTP_EXHAUSTED, CHALLENGE_ENDED)."""
+    if refusal.reason == Reason.OTP_WRONG:
+        form.add_error(
+            "code",
+            _(
+                "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
+                "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
+                "いただきます）。"
+            )
+            % {"n": refusal.tries_left},
+        )
+        return None
+    if refusal.reason == Reason.OTP_EXPIRED:
+        form.add_error(
+            "code",
+            _(
+                "ワンタイムパスワードの有効期限（送信から%(minutes)d分）が切れています。"
+                "「ワンタイムパスワードを再送信する」を押して、新しいワンタイムパスワードを"
+                "受け取ってください。"
+            )
+            % {"minutes": settings.LOGIN_OTP_LIFETIME_MINUTES},
+        )
+        return None
+    if refusal.reason == Reason.LOCKED:
+        return _restart_login(request, lock_message(refusal.locked_until))
+    if refusal.reason == Reason.OTP_EXHAUSTED:
+        return _restart_login(
+            request,
+            _(
+                "ワンタイムパスワードを%(n)d回間違えたため、このログインは無効になりました。"
+                "IDとパスワードからもう一度ログインしてください。"
+            )
+            % {"n": settings.LOGIN_OTP_MAX_WRONG},
+        )
+    return _restart_login(  # CHALLENGE_ENDED
+        request,
+        _("このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"),
+    )
 
 
 @never_cache
@@ -181,66 +247,28 @@ def otp_view(request):
     if request.method == "GET":
         form_state_restore(request, form)
     if form.is_valid():
-        ip = client_ip(request)
-        user_agent = services.request_user_agent(request)
-        result = services.login_challenge_verify(
-            challenge.pk, form.cleaned_data["code"], ip=ip, user_agent=user_agent
-        )
-        if result.outcome == OtpOutcome.OK:
+        origin = request_origin(request)
+        try:
+            user = login_challenge_verify(challenge.pk, form.cleaned_data["code"], origin=origin)
+        except Refused as refusal:
+            restart = _otp_refusal(request, form, refusal)
+            if restart is not None:
+                return restart
+        else:
             request.session.pop(OTP_SESSION_KEY, None)
-            services.login_complete(request, result.user)
+            login_complete(request, user)
             response = redirect(_next_url(request, pending.get("next")))
             if form.cleaned_data["remember"]:
-                _browser, value = services.trusted_browser_create(
-                    result.user, ip=ip, user_agent=user_agent
-                )
+                _browser, value = trusted_browser_create(user, origin=origin)
                 response.set_cookie(
                     settings.TRUSTED_BROWSER_COOKIE_NAME,
                     value,
-                    max_age=settings.TRUSTED_BROWSER_DAYS * 24 * 60 * 60,
+                    max_age=settings.TRUSTED_BROWSER_DAYS * 24 * 3600,
                     secure=settings.SESSION_COOKIE_SECURE,
                     httponly=True,
                     samesite="Lax",
                 )
             return response
-        if result.outcome == OtpOutcome.WRONG:
-            form.add_error(
-                "code",
-                _(
-                    "ワンタイムパスワードが正しくありません。最新のメールに記載された数字を"
-                    "確認して入力してください（あと%(n)d回間違えると、ログインをやり直して"
-                    "いただきます）。"
-                )
-                % {"n": result.tries_left},
-            )
-        elif result.outcome == OtpOutcome.EXPIRED:
-            form.add_error(
-                "code",
-                _(
-                    "ワンタイムパスワードの有効期限（送信から%(minutes)d分）が切れています。"
-                    "「ワンタイムパスワードを再送信する」を押して、新しいワンタイムパスワードを"
-                    "受け取ってください。"
-                )
-                % {"minutes": settings.LOGIN_OTP_LIFETIME_MINUTES},
-            )
-        elif result.outcome == OtpOutcome.LOCKED:
-            return _restart_login(request, lock_message(result.locked_until))
-        elif result.outcome == OtpOutcome.EXHAUSTED:
-            return _restart_login(
-                request,
-                _(
-                    "ワンタイムパスワードを%(n)d回間違えたため、このログインは無効になりました。"
-                    "IDとパスワードからもう一度ログインしてください。"
-                )
-                % {"n": settings.LOGIN_OTP_MAX_WRONG},
-            )
-        else:
-            return _restart_login(
-                request,
-                _(
-                    "このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"
-                ),
-            )
     if request.method == "POST":  # nothing typed is kept: the code is a secret
         return form_state_keep(request, form)
     return render(
@@ -270,20 +298,23 @@ def otp_resend_view(request):
             level=messages.INFO,
         )
     try:
-        services.login_challenge_resend(challenge.pk)
-    except services.ChallengeEnded:
-        return _restart_login(
-            request,
-            _("このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"),
-        )
-    except services.OtpResendTooSoon as exc:
-        messages.error(
-            request,
-            _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
-            % {"s": exc.seconds},
-        )
-    except services.OtpMailCapReached:
-        messages.error(request, _otp_cap_message())
+        login_challenge_resend(challenge.pk)
+    except Refused as refusal:
+        if refusal.reason == Reason.CHALLENGE_ENDED:
+            return _restart_login(
+                request,
+                _(
+                    "このログインは無効になりました。IDとパスワードからもう一度ログインしてください。"
+                ),
+            )
+        if refusal.reason == Reason.RESEND_TOO_SOON:
+            messages.error(
+                request,
+                _("再送信は%(s)d秒後からできます。少し待ってからもう一度押してください。")
+                % {"s": refusal.wait_seconds},
+            )
+        else:  # OTP_UNAVAILABLE
+            messages.error(request, _otp_cap_message())
     else:
         messages.success(
             request,
@@ -298,7 +329,7 @@ def otp_resend_view(request):
 @never_cache
 @require_POST
 def logout_view(request):
-    services.user_session_forget(request.session.session_key)
+    user_session_forget(request.session.session_key)
     logout(request)  # flushes the session: the server-side copy is deleted
     messages.success(request, _("ログアウトしました。"))
     return redirect("accounts:login")
@@ -328,26 +359,28 @@ def password_change_view(request):
     form = PasswordChangeForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.account_password_change(
+            account_password_change(
                 request.user,
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password1"],
-                ip=client_ip(request),
-                user_agent=services.request_user_agent(request),
+                origin=request_origin(request),
                 keep_session_key=request.session.session_key,
             )
-        except services.AccountLocked as exc:
-            services.user_session_forget(request.session.session_key)
-            logout(request)
-            messages.error(request, lock_message(exc.locked_until))
-            return redirect("accounts:login")
-        except services.PasswordChangeRefused as exc:
-            form.add_error(exc.field, exc.message)
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                return _locked_out(request, refusal.locked_until)
+            if refusal.reason == Reason.CURRENT_PASSWORD_WRONG:
+                form.add_error("current_password", wrong_current_password_message())
+            else:  # PASSWORD_UNCHANGED
+                form.add_error(
+                    "new_password1",
+                    _("新しいパスワードには、現在のパスワードと異なるものを入力してください。"),
+                )
             return form_state_keep(request, form)
         else:
             old_key = request.session.session_key
             update_session_auth_hash(request, request.user)  # keeps this session, new key
-            services.user_session_rekey(old_key, request.session.session_key)
+            user_session_rekey(old_key, request.session.session_key)
             messages.success(
                 request,
                 _(
@@ -361,18 +394,13 @@ def password_change_view(request):
     if request.method == "POST":
         current = form.cleaned_data.get("current_password")
         if current:  # the new password was refused: say too whether the current one is right
-            right, lock = account_current_password_verify(
-                request.user,
-                current,
-                ip=client_ip(request),
-                user_agent=services.request_user_agent(request),
-            )
-            if lock.locked:
-                services.user_session_forget(request.session.session_key)
-                logout(request)
-                messages.error(request, lock_message(lock.locked_until))
-                return redirect("accounts:login")
-            if not right:
+            try:
+                account_current_password_verify(
+                    request.user, current, origin=request_origin(request)
+                )
+            except Refused as refusal:
+                if refusal.reason == Reason.LOCKED:
+                    return _locked_out(request, refusal.locked_until)
                 form.add_error("current_password", wrong_current_password_message())
         return form_state_keep(request, form)  # nothing typed is kept: all are passwords
     form_state_restore(request, form)
@@ -387,9 +415,16 @@ def password_change_view(request):
     )
 
 
+def _locked_out(request, locked_until):
+    user_session_forget(request.session.session_key)
+    logout(request)
+    messages.error(request, lock_message(locked_until))
+    return redirect("accounts:login")
+
+
 @mypage_view
 def login_history_view(request):
-    events = services.login_history_list(request.user)
+    events = login_history_list(request.user)
     rows = [{"event": event, "browser": browser_label(event.user_agent)} for event in events]
     return render(
         request,
@@ -400,14 +435,14 @@ def login_history_view(request):
 
 @mypage_view
 def trusted_browsers_view(request):
-    current = services.trusted_browser_id(_trusted_cookie(request))
+    current = trusted_browser_id(_trusted_cookie(request))
     rows = [
         {
             "browser": browser,
             "label": browser_label(browser.user_agent),
             "current": browser.pk == current,
         }
-        for browser in services.trusted_browser_list(request.user)
+        for browser in trusted_browser_list(request.user)
     ]
     return render(
         request,
@@ -423,7 +458,7 @@ def trusted_browsers_view(request):
 @mypage_view
 @require_POST
 def trusted_browser_revoke_view(request, browser_id):
-    if not services.trusted_browser_revoke(request.user, browser_id, ip=client_ip(request)):
+    if not trusted_browser_revoke(request.user, browser_id, origin=request_origin(request)):
         raise Http404
     messages.success(
         request,
@@ -432,7 +467,7 @@ def trusted_browser_revoke_view(request, browser_id):
         ),
     )
     response = redirect("accounts:trusted_browsers")
-    if services.trusted_browser_id(_trusted_cookie(request)) == browser_id:
+    if trusted_browser_id(_trusted_cookie(request)) == browser_id:
         _delete_trusted_cookie(response)
     return response
 
@@ -440,8 +475,8 @@ def trusted_browser_revoke_view(request, browser_id):
 @mypage_view
 @require_POST
 def trusted_browser_revoke_all_view(request):
-    services.trusted_browser_revoke_all(
-        request.user, actor=request.user, ip=client_ip(request), reason="mypage"
+    trusted_browser_revoke_all(
+        request.user, actor=request.user, origin=request_origin(request), reason="mypage"
     )
     messages.success(
         request,
@@ -459,7 +494,7 @@ def language_switch(request):
     response = set_language(request)
     language = request.POST.get("language")
     if request.user.is_authenticated and check_for_language(language):
-        jobseeker = services.jobseeker_of(request.user)
+        jobseeker = jobseeker_of(request.user)
         if jobseeker is not None:
             jobseeker_language_set(jobseeker, language)
     return response

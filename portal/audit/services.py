@@ -1,5 +1,6 @@
 from portal.audit.models import AuditEvent
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 
 # Keys that must never reach the audit log, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = {"password", "password1", "password2", "key", "auth_key", "otp", "hash"}
@@ -12,7 +13,7 @@ def audit_event_build(
     actor_label: str = "",
     target_type: str = "",
     target_id: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
     detail: dict | None = None,
 ) -> AuditEvent:
     detail = {k: v for k, v in (detail or {}).items() if k not in _FORBIDDEN_DETAIL_KEYS}
@@ -25,7 +26,7 @@ def audit_event_build(
         action=action,
         target_type=target_type,
         target_id=str(target_id)[:64],
-        ip=ip or None,
+        ip=origin.ip,
         detail=detail,
     )
 

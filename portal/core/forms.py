@@ -1,4 +1,5 @@
-"""Form conventions shared by every page (DESIGN §6): `{{ form.name.as_field_group }}` writes a
+"""Form conventions shared by every page (docs/architecture.md, "Forms"):
+`{{ form.name.as_field_group }}` writes a
 field with the template forms/field.html (the label with ※必須, the hint, each error, the
 input, and for a password a 表示する button that portal/js/site.js reveals); hint and error
 texts are tied to the input by aria-describedby, bad fields carry aria-invalid, and the page

@@ -16,15 +16,21 @@ from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
+from prometheus_client import Counter
 
 from portal.core.site import site_text
-from portal.ops.metrics import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait while the database cannot be reached.
 RETRY_AFTER_SECONDS = 30
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+# Here rather than with the other metrics in portal.ops.metrics, so that core imports nothing
+# from an app above it; it goes to the same default registry.
+DATABASE_UNAVAILABLE = Counter(
+    "mypage_http_database_unavailable",
+    "Requests answered 503 because the database could not be reached.",
+)
 
 
 def csrf_failure(request, reason=""):

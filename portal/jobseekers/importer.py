@@ -13,7 +13,6 @@ MAX_COLUMNS columns refuses the file, and a row with a field over MAX_FIELD_CHAR
 a control character other than tab in any field is refused with its line number.
 """
 
-import codecs
 import contextlib
 import csv
 import datetime as dt
@@ -34,8 +33,11 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.core.text import normalize_input
-from portal.jobseekers.services import JobSeekerRecord, jobseeker_parse, jobseeker_upsert_batch
+from portal.jobseekers.csv_encoding import ImportFileError, detect_encoding
+from portal.jobseekers.parsing import JobSeekerRecord, jobseeker_parse
+from portal.jobseekers.services import jobseeker_upsert_batch
 
 # Column of the file -> field of jobseeker_parse.
 REQUIRED_COLUMNS = {
@@ -48,7 +50,6 @@ REQUIRED_COLUMNS = {
 OPTIONAL_COLUMNS = {"office": "office", "language": "language"}
 COLUMNS = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
 DEFAULT_BATCH_SIZE = 10_000
-_SCAN_CHUNK = 1 << 20
 MAX_COLUMNS = 100
 MAX_FIELD_CHARS = 1_000
 MAX_LINE_BYTES = 64 * 1024
@@ -58,10 +59,6 @@ _SURELY_SHORT_CHARS = MAX_LINE_BYTES // 4
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 RejectHandler = Callable[[int, str], None]
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (encoding, header); nothing was written."""
 
 
 @dataclass
@@ -87,34 +84,6 @@ class ImportResult:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
         }
-
-
-def detect_encoding(path: str | os.PathLike) -> str:
-    """'utf-8-sig' (BOM), 'utf-8' or 'cp932', found by decoding the whole file incrementally
-    (a streaming pre-scan: memory stays flat)."""
-    with open(path, "rb") as stream:
-        has_bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-        candidates = ["utf-8-sig"] if has_bom else ["utf-8", "cp932"]
-        for encoding in candidates:
-            stream.seek(0)
-            decoder = codecs.getincrementaldecoder(encoding)()
-            try:
-                while chunk := stream.read(_SCAN_CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            return encoding
-    if has_bom:
-        raise ImportFileError(
-            _("ファイルはUTF-8（BOM付き）と読めますが、UTF-8として正しくない部分があります。")
-        )
-    raise ImportFileError(
-        _(
-            "ファイルの文字コードを判別できません。"
-            "UTF-8 または Shift_JIS（CP932）で保存してください。"
-        )
-    )
 
 
 def _column_map(header: list[str]) -> dict[str, int]:
@@ -338,7 +307,7 @@ def jobseeker_import(
     *,
     actor=None,
     actor_label: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
     on_reject: RejectHandler | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     today: dt.date | None = None,
@@ -355,7 +324,12 @@ def jobseeker_import(
     result = ImportResult(file=Path(path).name)
     result.encoding = detect_encoding(path)
     today = today or timezone.localdate(clock.now())
-    writer_kwargs = {"actor": actor, "actor_label": actor_label, "ip": ip, "source": "import"}
+    writer_kwargs = {
+        "actor": actor,
+        "actor_label": actor_label,
+        "origin": origin,
+        "source": "import",
+    }
     with open(path, encoding=result.encoding, newline="") as stream:
         lines = _BoundedLines(stream, result.encoding)
         rows = _numbered_rows(csv.reader(lines), lines)
@@ -399,7 +373,7 @@ def jobseeker_import(
                     actor_label=actor_label,
                     target_type="file",
                     target_id=result.file,
-                    ip=ip,
+                    origin=origin,
                     detail={
                         "file": result.file,
                         "encoding": result.encoding,

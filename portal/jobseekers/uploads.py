@@ -25,7 +25,9 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
-from portal.jobseekers.importer import ImportFileError, ImportResult, detect_encoding
+from portal.core.origin import RequestOrigin
+from portal.jobseekers.csv_encoding import ImportFileError, detect_encoding
+from portal.jobseekers.importer import ImportResult
 from portal.jobseekers.importer import jobseeker_import as _jobseeker_import
 from portal.jobseekers.models import JobSeekerUpload, JobSeekerUploadRejection
 
@@ -42,7 +44,7 @@ def upload_max_bytes() -> int:
     return settings.CSV_UPLOAD_MAX_MB * 1024 * 1024
 
 
-def jobseeker_upload_create(uploaded_file, *, actor, ip: str | None) -> JobSeekerUpload:
+def jobseeker_upload_create(uploaded_file, *, actor, origin: RequestOrigin) -> JobSeekerUpload:
     """Stores an uploaded file and queues its import. Raises ValidationError for a file over
     CSV_UPLOAD_MAX_MB or an empty one."""
     if uploaded_file.size > upload_max_bytes():
@@ -68,7 +70,7 @@ def jobseeker_upload_create(uploaded_file, *, actor, ip: str | None) -> JobSeeke
         with transaction.atomic():
             upload = JobSeekerUpload.objects.create(
                 uploaded_by=actor,
-                ip=ip or None,
+                ip=origin.ip,
                 file_name=name,
                 file_size=uploaded_file.size,
                 stored_path=str(path),
@@ -78,7 +80,7 @@ def jobseeker_upload_create(uploaded_file, *, actor, ip: str | None) -> JobSeeke
                 actor=actor,
                 target_type="upload",
                 target_id=str(upload.pk),
-                ip=ip,
+                origin=origin,
                 detail={"file": name, "size": uploaded_file.size},
             )
     except BaseException:
@@ -171,7 +173,8 @@ def jobseeker_upload_run(upload: JobSeekerUpload) -> JobSeekerUpload:
             path,
             actor=actor,
             actor_label="" if actor is not None else "upload",
-            ip=upload.ip,
+            # The uploader's address, kept on the row: the import runs outside their request.
+            origin=RequestOrigin(ip=upload.ip),
             on_reject=on_reject,
             on_progress=on_progress,
         )
@@ -205,7 +208,7 @@ def jobseeker_upload_run(upload: JobSeekerUpload) -> JobSeekerUpload:
         actor_label="" if actor is not None else "upload",
         target_type="upload",
         target_id=str(upload.pk),
-        ip=upload.ip,
+        origin=RequestOrigin(ip=upload.ip),
         detail={
             "file": upload.file_name,
             "status": upload.status,

@@ -3,18 +3,14 @@
 
 import datetime as dt
 import logging
-import os
 import smtplib
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Now
 from django.template.loader import render_to_string
@@ -154,7 +150,7 @@ _EXPIRED_LEASES_EVERY = dt.timedelta(seconds=30)
 _expired_leases_looked_at: dt.datetime | None = None  # by this process
 
 
-def _dead_workers():
+def dead_workers():
     """Workers silent for three heartbeats. Heartbeats are written and compared in the
     database's clock, the one clock that workers on different hosts share."""
     silence = dt.timedelta(seconds=3 * settings.MAIL_WORKER_HEARTBEAT_SECONDS)
@@ -171,7 +167,7 @@ def _claim(batch_size: int, worker: MailWorker | None = None) -> list[OutboundMa
     locking = OutboundMail.objects.select_for_update(skip_locked=True)
     due = locking.filter(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now)
     lease_over = locking.filter(status=OutboundMail.Status.SENDING).filter(
-        Q(lease_until__lt=now) | Q(worker__in=_dead_workers())
+        Q(lease_until__lt=now) | Q(worker__in=dead_workers())
     )
     with transaction.atomic():
         mails = list(due.order_by("next_attempt_at", "id")[:batch_size])
@@ -226,7 +222,7 @@ def _lease_holds(mail: OutboundMail) -> bool:
     return left >= dt.timedelta(seconds=settings.MAIL_LEASE_SECONDS / 2)
 
 
-def _give_back(leased) -> int:
+def give_back(leased) -> int:
     """Puts leased mails that were not handed to SMTP back in the queue, due at once; the
     attempt their claim counted did not happen."""
     return leased.update(
@@ -313,7 +309,7 @@ def _refused(exc: Exception) -> bool:
     return isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
 
 
-def _deliver(connection, mail: OutboundMail, worker: "DeliveryWorker | None" = None) -> None:
+def _deliver(connection, mail: OutboundMail, worker: object | None = None) -> None:
     """Hands one mail to SMTP over `connection` and records what happened at once. With a
     `worker`, an answer the database cannot take is kept by the worker until it can."""
     started = clock.now()
@@ -351,7 +347,7 @@ def mail_deliver_due(
     *,
     batch_size: int = 50,
     should_stop=lambda: False,
-    worker: "DeliveryWorker | None" = None,
+    worker: object | None = None,
 ) -> DeliveryReport:
     """Delivers one batch of due mails over one SMTP connection, and records each one (sent,
     or failed and queued again) as soon as the server answered for it. A mail whose lease is
@@ -378,7 +374,7 @@ def mail_deliver_due(
         for mail in mails:
             if should_stop() or (worker is not None and not worker.beating()):
                 # Give the lease back so another worker takes it at once.
-                _give_back(_leased(mail))
+                give_back(_leased(mail))
                 continue
             if not _lease_holds(mail) and not _renew_lease(mail):
                 continue
@@ -395,143 +391,3 @@ def mail_deliver_due(
         except Exception:  # noqa: BLE001, S110
             pass
     return report
-
-
-class DeliveryWorker:
-    """One running `manage.py deliver_mail`: its MailWorker row, the heartbeat thread that
-    keeps its leases alive, and an SMTP answer the database has not taken yet.
-
-    When the database cannot be reached, `deliver_due` closes the broken connection and
-    raises (OperationalError or InterfaceError); the caller waits and calls it again. That
-    call first writes the answer that was not recorded (a mail SMTP accepted is marked sent,
-    with `handed_over_at`, and is not sent again), then puts every other mail the worker still
-    holds back in the queue: those were never handed to SMTP."""
-
-    def __init__(self, *, batch_size: int = 50, heartbeat_thread: bool = True) -> None:
-        self.batch_size = batch_size
-        self.row: MailWorker | None = None
-        self.unrecorded = None  # records an SMTP answer the database did not take yet
-        self._heartbeat_thread = heartbeat_thread
-        self._lost_database = False
-        self._beaten_at: float | None = None  # time.monotonic() before the last heartbeat
-        self._lock = threading.RLock()  # one heartbeat write at a time; none after leaving
-        self._left = False
-        self._stopping = threading.Event()
-
-    def deliver_due(self, *, should_stop=lambda: False) -> DeliveryReport:
-        """Registers the worker the first time, recovers after a lost database, then
-        delivers one batch (`mail_deliver_due`) under this worker's heartbeat."""
-        try:
-            if self.row is None:
-                self._register()
-            if self._lost_database:
-                self._recover()
-            return mail_deliver_due(
-                batch_size=self.batch_size, should_stop=should_stop, worker=self
-            )
-        except DATABASE_UNREACHABLE:
-            self._lost_database = True
-            connections.close_all()  # the next query opens a new connection
-            raise
-
-    def record(self, answer) -> None:
-        """Writes an SMTP answer (`answer()` records it), keeping it until it is written."""
-        self.unrecorded = answer
-        answer()
-        self.unrecorded = None
-
-    def beat(self) -> None:
-        """Renews the heartbeat. A worker that other workers took for dead and removed while
-        it could not reach the database is registered again under the same id."""
-        with self._lock:
-            if self._left:
-                return
-            started = time.monotonic()
-            if not MailWorker.objects.filter(pk=self.row.pk).update(heartbeat_at=Now()):
-                MailWorker.objects.create(
-                    pk=self.row.pk,
-                    hostname=self.row.hostname,
-                    pid=self.row.pid,
-                    started_at=self.row.started_at,
-                    heartbeat_at=Now(),
-                )
-            self._beaten_at = started
-
-    def beating(self) -> bool:
-        """Whether the last heartbeat is recent enough that no other worker can take this
-        one for dead (it is, after three missed heartbeats) before a mail goes out."""
-        if self._beaten_at is None:
-            return False
-        silence = time.monotonic() - self._beaten_at
-        return silence < 2 * settings.MAIL_WORKER_HEARTBEAT_SECONDS
-
-    def stop(self) -> None:
-        """Leaves after a clean stop: writes what is left to write, gives back what the worker
-        holds, and removes its row. Without the database, its mails are taken over by other
-        workers once its heartbeat is missed."""
-        self._stopping.set()
-        if self.row is None:
-            return
-        with self._lock:
-            try:
-                self._settle()
-                MailWorker.objects.filter(pk=self.row.pk).delete()
-            except DATABASE_UNREACHABLE as exc:
-                logger.warning(
-                    "mail worker stopped without reaching the database",
-                    extra={"worker": self.row.pk, "error": f"{type(exc).__name__}: {exc}"},
-                )
-            finally:
-                self._left = True
-                connections.close_all()
-
-    def _register(self) -> None:
-        with transaction.atomic():
-            # Dead workers whose mails were all taken over or given back.
-            _dead_workers().exclude(mails__status=OutboundMail.Status.SENDING).delete()
-            row = MailWorker.objects.create(
-                hostname=socket.gethostname()[:255], pid=os.getpid(), heartbeat_at=Now()
-            )
-        self.row = row  # once committed: until then, registering starts over
-        self._beaten_at = time.monotonic()
-        logger.info("mail worker started", extra={"worker": self.row.pk})
-        if self._heartbeat_thread:
-            threading.Thread(
-                target=self._beat_in_background, name="mail-worker-heartbeat", daemon=True
-            ).start()
-
-    def _settle(self) -> int:
-        """Writes the answer not recorded yet, then gives back every mail this worker still
-        holds: none of them was handed to SMTP. Returns how many were given back."""
-        if self.unrecorded is not None:
-            self.unrecorded()
-            self.unrecorded = None
-        holding = OutboundMail.objects.filter(worker=self.row, status=OutboundMail.Status.SENDING)
-        return _give_back(holding)
-
-    def _recover(self) -> None:
-        self.beat()
-        given_back = self._settle()
-        self._lost_database = False
-        logger.info(
-            "mail worker reached the database again",
-            extra={"worker": self.row.pk, "given_back": given_back},
-        )
-
-    def _beat_in_background(self) -> None:
-        """The heartbeat, from a thread of its own (with its own database connection), so a
-        slow SMTP server never makes a live worker look dead."""
-        try:
-            while not self._stopping.wait(settings.MAIL_WORKER_HEARTBEAT_SECONDS):
-                try:
-                    self.beat()
-                except DATABASE_UNREACHABLE as exc:
-                    logger.warning(
-                        "mail worker heartbeat failed: the database cannot be reached",
-                        extra={"worker": self.row.pk, "error": f"{type(exc).__name__}: {exc}"},
-                    )
-                    connections.close_all()
-                except Exception:  # the heartbeat must outlive any one failure
-                    logger.exception("mail worker heartbeat failed", extra={"worker": self.row.pk})
-        finally:
-            connections.close_all()

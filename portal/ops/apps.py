@@ -8,6 +8,7 @@ class OpsConfig(AppConfig):
     verbose_name = gettext_lazy("運用")
 
     def ready(self):
+        # Imported once the app registry is ready, as Django's AppConfig.ready() asks.
         from django.core.signals import request_finished
 
         from portal.ops.request_id import request_id_clear

@@ -42,10 +42,7 @@ HTTP_LATENCY = Histogram(
     ["view", "method"],
     buckets=LATENCY_BUCKETS,
 )
-DATABASE_UNAVAILABLE = Counter(
-    "mypage_http_database_unavailable",
-    "Requests answered 503 because the database could not be reached.",
-)
+# DATABASE_UNAVAILABLE is defined by portal.core.views, which counts it (same registry).
 
 # Flow stages (portal.registration.flow.Stage) that are still under way.
 _OPEN_STAGES = ("terms_agreed", "key_sent")

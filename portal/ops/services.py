@@ -23,11 +23,21 @@ from dataclasses import dataclass, field
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db import connections, router, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from portal.accounts.models import (
+    LoginChallenge,
+    LoginEvent,
+    LoginThrottle,
+    TrustedBrowser,
+    UserSession,
+)
+from portal.accounts.selectors import user_session_live
 from portal.audit.models import AuditEvent
 from portal.core.clock import clock
 from portal.mail.models import OutboundMail
@@ -102,9 +112,6 @@ def flows_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = False) -> 
 def sessions_purge(*, dry_run: bool = False) -> int | None:
     """Expired database sessions, kept by Django's `db` and `cached_db` engines (None for
     engines that expire their own, like the cache)."""
-    from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-    from django.contrib.sessions.models import Session
-
     engine = import_module(settings.SESSION_ENGINE)
     if not issubclass(engine.SessionStore, DatabaseSessionStore):
         return None
@@ -166,18 +173,10 @@ def login_records_purge(*, now: dt.datetime, batch_size: int, dry_run: bool = Fa
     """Finished one-time-password steps, expired trusted browsers, tracked sessions whose
     session has ended, failure counters nobody has touched for a failure window (unless they
     hold a lock), and login events past RETENTION_LOGIN_EVENTS_DAYS."""
-    from portal.accounts.models import (
-        LoginChallenge,
-        LoginEvent,
-        LoginThrottle,
-        TrustedBrowser,
-        UserSession,
-    )
-
     day_ago = now - dt.timedelta(days=1)
     window_start = now - dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     querysets = [
-        # A counter past its window counts from 0 again anyway (accounts.services). Counters
+        # A counter past its window counts from 0 again anyway (accounts.services.lockout). Counters
         # a login holds are skipped, so the purge never waits for (or deadlocks with) a login.
         LoginThrottle.objects.filter(
             Q(last_failure_at__lt=window_start) | Q(last_failure_at__isnull=True),
@@ -220,8 +219,6 @@ def _ended_sessions(tracked, batch_size: int) -> list[tuple[int, str]]:
     """(id, key) of the tracked sessions whose server-side session is gone (logged out
     elsewhere, expired, evicted). A session lives as long as it is used, so its age alone
     says nothing."""
-    from portal.accounts.services import user_session_live
-
     ended, after = [], 0
     while True:
         rows = list(

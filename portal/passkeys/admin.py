@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.core.client_ip import client_ip
+from portal.core.origin import request_origin
 from portal.passkeys.models import Passkey
 from portal.passkeys.services import passkey_remove
 
@@ -15,7 +15,7 @@ def remove_passkeys(modeladmin, request, queryset):
     removed = 0
     for passkey in queryset.select_related("user"):
         removed += passkey_remove(
-            passkey.user, passkey.pk, actor=request.user, ip=client_ip(request)
+            passkey.user, passkey.pk, actor=request.user, origin=request_origin(request)
         )
     modeladmin.message_user(
         request,

@@ -4,20 +4,21 @@ renaming, removing and disabling them.
 The ceremonies' state (purpose, challenge, when it was issued, the account for an add or a
 re-authentication) is returned to the caller, which keeps it in the session and pops it before
 calling a verify function: a challenge is answered at most once. Every change is one
-transaction with its notice mail and audit event."""
+transaction with its notice mail and audit event. A ceremony that does not verify raises
+`Refused` (PASSKEY_FAILED, PASSKEY_EXPIRED, ...), mapped to messages by the views
+(docs/architecture.md, "Refusals"). The WebAuthn challenge is py_webauthn's, checked by its
+signature verification: it is not a mailed code (portal/core/mailed_codes.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext as _
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -37,21 +38,18 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from portal.accounts.models import LoginEvent, UserSession
-from portal.accounts.services import (
-    PasswordAttempt,
-    jobseeker_of,
-    login_lock_status,
-    login_password_attempt,
-    mypage_allowed,
-)
-from portal.accounts.staff_auth import staff_login_complete
-from portal.accounts.user_agents import browser_label
+from portal.accounts.models import LoginEvent
+from portal.accounts.selectors import jobseeker_of, login_lock_status, mypage_allowed
+from portal.accounts.services.login import login_password_attempt
+from portal.accounts.staff_auth import staff_allowed, staff_login_complete
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.core.ratelimit import rate_limit_exceeded
+from portal.core.refusal import Reason, Refused
 from portal.mail.services import mail_queue
 from portal.passkeys.models import Passkey
+from portal.passkeys.selectors import passkey_count, passkey_default_name, passkey_list
 
 NAME_MAX_LENGTH = 64
 
@@ -63,29 +61,13 @@ class Purpose(StrEnum):
     STAFF_LOGIN = "staff_login"
 
 
-class PasskeyRefused(Exception):
-    """A passkey ceremony that did not verify. The message is safe to show; it never tells an
-    unknown credential apart from a bad signature."""
-
-    def __init__(self, message: str, *, expired: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expired = expired
+def _refused() -> Refused:
+    # Never tells an unknown credential apart from a bad signature.
+    return Refused(Reason.PASSKEY_FAILED)
 
 
-def _refused() -> PasskeyRefused:
-    return PasskeyRefused(
-        _(
-            "パスキーを確認できませんでした。もう一度お試しいただくか、"
-            "IDとパスワードでログインしてください。"
-        )
-    )
-
-
-def _expired() -> PasskeyRefused:
-    return PasskeyRefused(
-        _("パスキーの確認に時間がかかりすぎました。もう一度お試しください。"), expired=True
-    )
+def _expired() -> Refused:
+    return Refused(Reason.PASSKEY_EXPIRED)
 
 
 def _state(purpose: Purpose, challenge: bytes, user=None) -> dict:
@@ -125,43 +107,16 @@ def _mail_context(user, passkey: Passkey, **extra) -> dict:
     }
 
 
-def _audit(action: str, passkey: Passkey, *, actor=None, ip=None, **detail) -> None:
+def _audit(
+    action: str, passkey: Passkey, *, actor=None, origin: RequestOrigin = NO_REQUEST, **detail
+) -> None:
     audit_event_record(
         action,
         actor=actor,
         target_type="user",
         target_id=str(passkey.user_id),
-        ip=ip,
+        origin=origin,
         detail={"passkey": passkey.pk, "name": passkey.name, **detail},
-    )
-
-
-# --- Reads ------------------------------------------------------------------------------------
-
-
-def passkey_list(user):
-    return Passkey.objects.filter(user=user).order_by("created_at", "id")
-
-
-def passkey_get(user, passkey_id) -> Passkey | None:
-    return Passkey.objects.filter(user=user, pk=passkey_id).first()
-
-
-def passkey_count(user) -> int:
-    return Passkey.objects.filter(user=user).count()
-
-
-def passkey_recent_login(user, session_key: str | None, reauth_at: float | None) -> bool:
-    """Whether this session logged in (with a password and one-time password, or a passkey)
-    or re-authenticated within PASSKEY_RECENT_LOGIN_MINUTES."""
-    since = clock.now() - dt.timedelta(minutes=settings.PASSKEY_RECENT_LOGIN_MINUTES)
-    if reauth_at is not None and float(reauth_at) >= since.timestamp():
-        return True
-    return bool(
-        session_key
-        and UserSession.objects.filter(
-            user=user, session_key=session_key, created_at__gte=since
-        ).exists()
     )
 
 
@@ -193,10 +148,6 @@ def passkey_registration_options(user) -> tuple[dict, dict]:
     return data, _state(Purpose.REGISTER, options.challenge, user)
 
 
-def passkey_default_name(user_agent: str) -> str:
-    return _("%(browser)sのパスキー") % {"browser": browser_label(user_agent)}
-
-
 def _credential_dict(credential_json: str) -> dict:
     try:
         data = json.loads(credential_json)
@@ -208,8 +159,10 @@ def _credential_dict(credential_json: str) -> dict:
 
 
 def passkey_register(
-    user, state: dict | None, credential_json: str, *, name: str, ip=None, user_agent=""
+    user, state: dict | None, credential_json: str, *, name: str, origin: RequestOrigin
 ) -> Passkey:
+    """Adds a passkey. Raises Refused: PASSKEY_EXPIRED, PASSKEY_FAILED,
+    PASSKEY_NOT_DISCOVERABLE, PASSKEY_LIMIT, PASSKEY_DUPLICATE."""
     challenge = _challenge_of(state, Purpose.REGISTER, user)
     data = _credential_dict(credential_json)
     try:
@@ -224,24 +177,17 @@ def passkey_register(
         raise _refused() from None
     props = (data.get("clientExtensionResults") or {}).get("credProps") or {}
     if props.get("rk") is False:
-        raise PasskeyRefused(
-            _(
-                "この認証器ではパスキー（ログインIDを入力せずに使える認証情報）を作れません"
-                "でした。別の端末や認証器でお試しください。"
-            )
-        )
+        raise Refused(Reason.PASSKEY_NOT_DISCOVERABLE)
     if passkey_count(user) >= settings.PASSKEYS_PER_ACCOUNT:
-        raise PasskeyRefused(
-            _("パスキーは%(n)d個まで登録できます。使わないパスキーを削除してから追加してください。")
-            % {"n": settings.PASSKEYS_PER_ACCOUNT}
-        )
+        raise Refused(Reason.PASSKEY_LIMIT)
     transports = (data.get("response") or {}).get("transports") or []
     known = {t.value for t in AuthenticatorTransport}
     try:
         with transaction.atomic():
             passkey = Passkey.objects.create(
                 user=user,
-                name=(name or "").strip()[:NAME_MAX_LENGTH] or passkey_default_name(user_agent),
+                name=(name or "").strip()[:NAME_MAX_LENGTH]
+                or passkey_default_name(origin.user_agent),
                 credential_id=bytes_to_base64url(verified.credential_id),
                 public_key=verified.credential_public_key,
                 user_handle=bytes_to_base64url(_user_handle(user)),
@@ -251,9 +197,9 @@ def passkey_register(
                 created_at=clock.now(),
             )
             mail_queue(to=user.email, kind="passkey_added", context=_mail_context(user, passkey))
-            _audit("passkey.added", passkey, actor=user, ip=ip)
+            _audit("passkey.added", passkey, actor=user, origin=origin)
     except IntegrityError:
-        raise PasskeyRefused(_("このパスキーはすでに登録されています。")) from None
+        raise Refused(Reason.PASSKEY_DUPLICATE) from None
     return passkey
 
 
@@ -271,7 +217,7 @@ def passkey_authentication_options(purpose: Purpose, user=None) -> tuple[dict, d
     return options_to_json_dict(options), _state(purpose, options.challenge, user)
 
 
-def _passkey_disable(passkey: Passkey, *, ip, received: int) -> None:
+def _passkey_disable(passkey: Passkey, *, origin: RequestOrigin, received: int) -> None:
     with transaction.atomic():
         locked = Passkey.objects.select_for_update().get(pk=passkey.pk)
         if locked.disabled_at is not None:
@@ -286,15 +232,17 @@ def _passkey_disable(passkey: Passkey, *, ip, received: int) -> None:
         _audit(
             "passkey.disabled",
             locked,
-            ip=ip,
+            origin=origin,
             reason="sign_count_backwards",
             stored=locked.sign_count,
             received=received,
         )
 
 
-def _passkey_verify(state, credential_json: str, purpose: Purpose, *, user=None, ip=None):
-    """Verifies an assertion; returns the (locked) passkey, or raises PasskeyRefused. An
+def _passkey_verify(
+    state, credential_json: str, purpose: Purpose, *, user=None, origin: RequestOrigin
+):
+    """Verifies an assertion; returns the (locked) passkey, or raises Refused. An
     unknown, disabled or removed credential, a bad signature, a wrong origin or RP ID and a
     missing user verification all give the same refusal."""
     challenge = _challenge_of(state, purpose, user)
@@ -331,60 +279,38 @@ def _passkey_verify(state, credential_json: str, purpose: Purpose, *, user=None,
     # Counters of 0 on both sides are normal (synced passkeys); otherwise the count must grow
     # (WebAuthn §7.2 step 21): if not, the credential may have been cloned.
     if (new or stored) and new <= stored:
-        _passkey_disable(passkey, ip=ip, received=new)
+        _passkey_disable(passkey, origin=origin, received=new)
         raise _refused()
     return passkey, verified
 
 
-def _passkey_used(passkey: Passkey, verified, *, ip, purpose: Purpose) -> None:
+def _passkey_used(passkey: Passkey, verified, *, origin: RequestOrigin, purpose: Purpose) -> None:
     with transaction.atomic():
         Passkey.objects.filter(pk=passkey.pk).update(
             sign_count=verified.new_sign_count,
             backed_up=verified.credential_backed_up,
             last_used_at=clock.now(),
         )
-        _audit("passkey.used", passkey, actor=passkey.user, ip=ip, purpose=str(purpose))
+        _audit("passkey.used", passkey, actor=passkey.user, origin=origin, purpose=str(purpose))
 
 
-class PasskeyLoginStatus(StrEnum):
-    OK = "ok"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    LOCKED = "locked"
-    RATE_LIMITED = "rate_limited"
-
-
-@dataclass
-class PasskeyLoginResult:
-    status: PasskeyLoginStatus
-    user: object = None
-    message: str = ""
-    locked_until: dt.datetime | None = None
-
-
-def passkey_login_verify(
-    state: dict | None, credential_json: str, *, ip: str | None
-) -> PasskeyLoginResult:
-    """The passkey login: on OK the caller logs the account in with login_complete (outcome
-    passkey). A locked ID is refused as with a password; an account that may not use the My
-    Page (mypage_allowed: pending, suspended, closed, staff) gets the same answer as a bad
-    passkey."""
+def passkey_login_verify(state: dict | None, credential_json: str, *, origin: RequestOrigin):
+    """The passkey login; returns the account, which the caller logs in with login_complete
+    (outcome passkey). A locked ID is refused as with a password; an account that may not use
+    the My Page (mypage_allowed: pending, suspended, closed, staff) gets the same answer as a
+    bad passkey. Raises Refused: RATE_LIMITED, PASSKEY_EXPIRED, PASSKEY_FAILED, LOCKED (with
+    locked_until)."""
     return _login_verify(
-        state, credential_json, ip=ip, purpose=Purpose.LOGIN, allowed=mypage_allowed
+        state, credential_json, origin=origin, purpose=Purpose.LOGIN, allowed=mypage_allowed
     )
 
 
-def _staff_allowed(user) -> bool:
-    return user.is_active and user.is_staff
-
-
-def passkey_staff_login_verify(
-    state: dict | None, credential_json: str, *, ip: str | None
-) -> PasskeyLoginResult:
+def passkey_staff_login_verify(state: dict | None, credential_json: str, *, origin: RequestOrigin):
     """The staff admin's passkey login (instead of the password and the mailed one-time
-    password): only an active staff account; the caller logs it in with passkey_staff_login."""
+    password): only an active staff account; the caller logs it in with passkey_staff_login.
+    Raises Refused as passkey_login_verify."""
     return _login_verify(
-        state, credential_json, ip=ip, purpose=Purpose.STAFF_LOGIN, allowed=_staff_allowed
+        state, credential_json, origin=origin, purpose=Purpose.STAFF_LOGIN, allowed=staff_allowed
     )
 
 
@@ -395,55 +321,57 @@ def passkey_staff_login(request, user) -> None:
     staff_login_complete(request, user, outcome=LoginEvent.Outcome.PASSKEY)
 
 
-def _login_verify(state, credential_json, *, ip, purpose, allowed) -> PasskeyLoginResult:
+def _login_verify(state, credential_json, *, origin: RequestOrigin, purpose, allowed):
     if rate_limit_exceeded(
-        "login-ip", ip or "", limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR, window_seconds=3600
+        "login-ip",
+        origin.ip_key,
+        limit=settings.LOGIN_ATTEMPTS_PER_IP_PER_HOUR,
+        window_seconds=3600,
     ):
-        return PasskeyLoginResult(PasskeyLoginStatus.RATE_LIMITED)
-    try:
-        passkey, verified = _passkey_verify(state, credential_json, purpose, ip=ip)
-    except PasskeyRefused as exc:
-        status = PasskeyLoginStatus.EXPIRED if exc.expired else PasskeyLoginStatus.FAILED
-        return PasskeyLoginResult(status, message=exc.message)
+        raise Refused(Reason.RATE_LIMITED)
+    passkey, verified = _passkey_verify(state, credential_json, purpose, origin=origin)
     user = passkey.user
-    lock = login_lock_status(user.email, ip)
+    lock = login_lock_status(user.email, origin)
     if lock.locked:
-        return PasskeyLoginResult(PasskeyLoginStatus.LOCKED, locked_until=lock.locked_until)
+        raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
     if not allowed(user):
-        return PasskeyLoginResult(PasskeyLoginStatus.FAILED, message=_refused().message)
-    _passkey_used(passkey, verified, ip=ip, purpose=purpose)
-    return PasskeyLoginResult(PasskeyLoginStatus.OK, user=user)
+        raise _refused()
+    _passkey_used(passkey, verified, origin=origin, purpose=purpose)
+    return user
 
 
 LOGIN_OUTCOME = LoginEvent.Outcome.PASSKEY
 
 
-def passkey_reauth_verify(user, state: dict | None, credential_json: str, *, ip=None) -> None:
+def passkey_reauth_verify(
+    user, state: dict | None, credential_json: str, *, origin: RequestOrigin
+) -> None:
     """Re-authentication of a logged-in account with one of its own passkeys; raises
-    PasskeyRefused for anything else (another account's passkey included)."""
-    passkey, verified = _passkey_verify(state, credential_json, Purpose.REAUTH, user=user, ip=ip)
-    _passkey_used(passkey, verified, ip=ip, purpose=Purpose.REAUTH)
+    Refused(PASSKEY_EXPIRED / PASSKEY_FAILED) for anything else (another account's passkey
+    included)."""
+    passkey, verified = _passkey_verify(
+        state, credential_json, Purpose.REAUTH, user=user, origin=origin
+    )
+    _passkey_used(passkey, verified, origin=origin, purpose=Purpose.REAUTH)
 
 
-def passkey_reauth_password(user, password: str, *, ip=None, user_agent="") -> PasswordAttempt:
+def passkey_reauth_password(user, password: str, *, origin: RequestOrigin) -> None:
     """Re-authentication with the password: a wrong one counts toward the lockout like a
-    failed login."""
-    attempt, _lock = login_password_attempt(
+    failed login. Raises Refused: LOCKED (already locked), LOGIN_FAILED."""
+    login_password_attempt(
         user.email,
         password,
         user=user,
-        ip=ip,
-        user_agent=user_agent,
-        allowed=_staff_allowed if user.is_staff else mypage_allowed,
+        origin=origin,
+        allowed=staff_allowed if user.is_staff else mypage_allowed,
         channel=LoginEvent.Channel.STAFF if user.is_staff else LoginEvent.Channel.MYPAGE,
     )
-    return attempt
 
 
 # --- Renaming and removing ---------------------------------------------------------------------
 
 
-def passkey_rename(user, passkey_id, name: str, *, ip=None) -> Passkey | None:
+def passkey_rename(user, passkey_id, name: str, *, origin: RequestOrigin) -> Passkey | None:
     with transaction.atomic():
         passkey = Passkey.objects.select_for_update().filter(user=user, pk=passkey_id).first()
         if passkey is None:
@@ -451,28 +379,30 @@ def passkey_rename(user, passkey_id, name: str, *, ip=None) -> Passkey | None:
         old = passkey.name
         passkey.name = name.strip()[:NAME_MAX_LENGTH] or old
         passkey.save(update_fields=["name"])
-        _audit("passkey.renamed", passkey, actor=user, ip=ip, old_name=old)
+        _audit("passkey.renamed", passkey, actor=user, origin=origin, old_name=old)
     return passkey
 
 
-def passkey_remove(user, passkey_id, *, actor=None, ip=None) -> bool:
+def passkey_remove(user, passkey_id, *, actor=None, origin: RequestOrigin = NO_REQUEST) -> bool:
     with transaction.atomic():
         passkey = Passkey.objects.select_for_update().filter(user=user, pk=passkey_id).first()
         if passkey is None:
             return False
         mail_queue(to=user.email, kind="passkey_removed", context=_mail_context(user, passkey))
-        _audit("passkey.removed", passkey, actor=actor or user, ip=ip)
+        _audit("passkey.removed", passkey, actor=actor or user, origin=origin)
         passkey.delete()
     return True
 
 
-def passkeys_remove_all(user, *, actor=None, ip=None, reason: str = "") -> int:
+def passkeys_remove_all(
+    user, *, actor=None, origin: RequestOrigin = NO_REQUEST, reason: str = ""
+) -> int:
     """Removes every passkey of an account (the counter's e-mail change, a staff member's
     removal, a registration taking over an address). Audited per passkey; no mail here: the
     caller's own notice says it."""
     with transaction.atomic():
         passkeys = list(Passkey.objects.select_for_update().filter(user=user))
         for passkey in passkeys:
-            _audit("passkey.removed", passkey, actor=actor, ip=ip, reason=reason)
+            _audit("passkey.removed", passkey, actor=actor, origin=origin, reason=reason)
         Passkey.objects.filter(pk__in=[p.pk for p in passkeys]).delete()
     return len(passkeys)

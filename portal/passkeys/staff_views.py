@@ -13,19 +13,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.accounts import services as accounts
 from portal.accounts.forms import lock_message
-from portal.accounts.services import PasswordAttempt
-from portal.core.client_ip import client_ip
-from portal.passkeys import services
+from portal.core.origin import request_origin
+from portal.core.refusal import Reason, Refused
+from portal.passkeys import selectors, services
 from portal.passkeys.forms import (
     CredentialForm,
     PasskeyAddForm,
     PasskeyRenameForm,
     ReauthPasswordForm,
 )
-from portal.passkeys.services import PasskeyLoginStatus, PasskeyRefused, Purpose
-from portal.passkeys.views import REAUTH_SESSION_KEY, _mark_recent, _options_response, _pop_state
+from portal.passkeys.services import Purpose
+from portal.passkeys.views import (
+    REAUTH_SESSION_KEY,
+    _mark_recent,
+    _options_response,
+    _pop_state,
+    passkey_login_refusal_message,
+    passkey_refusal_message,
+)
 
 
 def staff_view(view):
@@ -35,7 +41,7 @@ def staff_view(view):
 
 
 def _recent(request) -> bool:
-    return services.passkey_recent_login(
+    return selectors.passkey_recent_login(
         request.user, None, request.session.get(REAUTH_SESSION_KEY)
     )
 
@@ -44,7 +50,7 @@ def _render_list(request, **extra):
     context = {
         **admin.site.each_context(request),
         "title": _("パスキーの管理"),
-        "passkeys": services.passkey_list(request.user),
+        "passkeys": selectors.passkey_list(request.user),
         "recent": _recent(request),
         "minutes": settings.PASSKEY_RECENT_LOGIN_MINUTES,
         "limit": settings.PASSKEYS_PER_ACCOUNT,
@@ -67,21 +73,19 @@ def list_view(request):
 def reauth_password_view(request):
     form = ReauthPasswordForm(request.POST)
     if form.is_valid():
-        attempt = services.passkey_reauth_password(
-            request.user,
-            form.cleaned_data["password"],
-            ip=client_ip(request),
-            user_agent=accounts.request_user_agent(request),
-        )
-        if attempt == PasswordAttempt.RIGHT:
+        try:
+            services.passkey_reauth_password(
+                request.user, form.cleaned_data["password"], origin=request_origin(request)
+            )
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                logout(request)
+                messages.error(request, lock_message(refusal.locked_until, staff=True))
+                return redirect("admin:login")
+        else:
             _mark_recent(request)
             messages.success(request, _("本人確認ができました。パスキーを追加できます。"))
             return redirect("staff_passkeys:list")
-        if attempt == PasswordAttempt.LOCKED:
-            lock = accounts.login_lock_status(request.user.email, client_ip(request))
-            logout(request)
-            messages.error(request, lock_message(lock.locked_until, staff=True))
-            return redirect("admin:login")
         form.add_error("password", _("パスワードが正しくありません。"))
     return _render_list(request, reauth_form=form)
 
@@ -109,11 +113,10 @@ def add_view(request):
                 state,
                 form.cleaned_data["credential"],
                 name=form.cleaned_data["name"],
-                ip=client_ip(request),
-                user_agent=accounts.request_user_agent(request),
+                origin=request_origin(request),
             )
-        except PasskeyRefused as exc:
-            form.add_error(None, exc.message)
+        except Refused as refusal:
+            form.add_error(None, passkey_refusal_message(refusal))
         else:
             messages.success(
                 request, _("パスキー「%(name)s」を追加しました。") % {"name": passkey.name}
@@ -125,7 +128,7 @@ def add_view(request):
 @staff_view
 @require_http_methods(["GET", "POST"])
 def rename_view(request, passkey_id):
-    passkey = services.passkey_get(request.user, passkey_id)
+    passkey = selectors.passkey_get(request.user, passkey_id)
     if passkey is None:
         raise Http404
     form = PasskeyRenameForm(
@@ -133,7 +136,7 @@ def rename_view(request, passkey_id):
     )
     if form.is_valid():
         services.passkey_rename(
-            request.user, passkey.pk, form.cleaned_data["name"], ip=client_ip(request)
+            request.user, passkey.pk, form.cleaned_data["name"], origin=request_origin(request)
         )
         messages.success(request, _("パスキーの名前を変更しました。"))
         return redirect("staff_passkeys:list")
@@ -149,10 +152,10 @@ def rename_view(request, passkey_id):
 @staff_view
 @require_POST
 def remove_view(request, passkey_id):
-    passkey = services.passkey_get(request.user, passkey_id)
+    passkey = selectors.passkey_get(request.user, passkey_id)
     if passkey is None:
         raise Http404
-    services.passkey_remove(request.user, passkey.pk, ip=client_ip(request))
+    services.passkey_remove(request.user, passkey.pk, origin=request_origin(request))
     messages.success(request, _("パスキー「%(name)s」を削除しました。") % {"name": passkey.name})
     return redirect("staff_passkeys:list")
 
@@ -176,28 +179,16 @@ def login_view(request):
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("admin:index")
-    if form.is_valid():
-        result = services.passkey_staff_login_verify(
-            state, form.cleaned_data["credential"], ip=client_ip(request)
+    if not form.is_valid():
+        messages.error(request, _("パスキーを確認できませんでした。もう一度お試しください。"))
+        return redirect(reverse("admin:login") + "?passkey=refused")
+    try:
+        user = services.passkey_staff_login_verify(
+            state, form.cleaned_data["credential"], origin=request_origin(request)
         )
-    else:
-        result = services.PasskeyLoginResult(
-            PasskeyLoginStatus.FAILED,
-            message=_("パスキーを確認できませんでした。もう一度お試しください。"),
-        )
-    if result.status == PasskeyLoginStatus.OK:
-        services.passkey_staff_login(request, result.user)
-        _mark_recent(request)  # a passkey login is recent enough to add another
-        return redirect(next_url)
-    if result.status == PasskeyLoginStatus.LOCKED:
-        messages.error(request, lock_message(result.locked_until, staff=True))
-    elif result.status == PasskeyLoginStatus.RATE_LIMITED:
-        messages.error(
-            request,
-            _(
-                "短時間に多くのログインがありました。しばらく時間をおいてから、もう一度お試しください。"
-            ),
-        )
-    else:
-        messages.error(request, result.message)
-    return redirect(reverse("admin:login") + "?passkey=refused")
+    except Refused as refusal:
+        messages.error(request, passkey_login_refusal_message(refusal, staff=True))
+        return redirect(reverse("admin:login") + "?passkey=refused")
+    services.passkey_staff_login(request, user)
+    _mark_recent(request)  # a passkey login is recent enough to add another
+    return redirect(next_url)

@@ -14,20 +14,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.accounts import services as accounts
 from portal.accounts.forms import lock_message
-from portal.accounts.services import PasswordAttempt
+from portal.accounts.services.login import login_complete
+from portal.accounts.services.sessions import user_session_forget
 from portal.accounts.views import mypage_view
-from portal.core.client_ip import client_ip
 from portal.core.clock import clock
-from portal.passkeys import services
+from portal.core.origin import request_origin
+from portal.core.refusal import Reason, Refused
+from portal.passkeys import selectors, services
 from portal.passkeys.forms import (
     CredentialForm,
     PasskeyAddForm,
     PasskeyRenameForm,
     ReauthPasswordForm,
 )
-from portal.passkeys.services import PasskeyLoginStatus, PasskeyRefused, Purpose
+from portal.passkeys.services import Purpose
 
 STATE_SESSION_KEY = "passkeys_state"
 REAUTH_SESSION_KEY = "passkeys_reauth_at"
@@ -46,8 +47,41 @@ def _pop_state(request) -> dict | None:
     return request.session.pop(STATE_SESSION_KEY, None)
 
 
+def passkey_refusal_message(refusal: Refused) -> str:
+    """The message for a refused passkey ceremony (docs/architecture.md, "Refusals"); the staff
+    pages (portal/passkeys/staff_views.py) use it too."""
+    if refusal.reason == Reason.PASSKEY_EXPIRED:
+        return _("パスキーの確認に時間がかかりすぎました。もう一度お試しください。")
+    if refusal.reason == Reason.PASSKEY_NOT_DISCOVERABLE:
+        return _(
+            "この認証器ではパスキー（ログインIDを入力せずに使える認証情報）を作れません"
+            "でした。別の端末や認証器でお試しください。"
+        )
+    if refusal.reason == Reason.PASSKEY_LIMIT:
+        return _(
+            "パスキーは%(n)d個まで登録できます。使わないパスキーを削除してから追加してください。"
+        ) % {"n": settings.PASSKEYS_PER_ACCOUNT}
+    if refusal.reason == Reason.PASSKEY_DUPLICATE:
+        return _("このパスキーはすでに登録されています。")
+    # PASSKEY_FAILED: never tells an unknown credential apart from a bad signature.
+    return _(
+        "パスキーを確認できませんでした。もう一度お試しいただくか、"
+        "IDとパスワードでログインしてください。"
+    )
+
+
+def passkey_login_refusal_message(refusal: Refused, *, staff: bool = False) -> str:
+    if refusal.reason == Reason.LOCKED:
+        return lock_message(refusal.locked_until, staff=staff)
+    if refusal.reason == Reason.RATE_LIMITED:
+        return _(
+            "短時間に多くのログインがありました。しばらく時間をおいてから、もう一度お試しください。"
+        )
+    return passkey_refusal_message(refusal)
+
+
 def _recent(request) -> bool:
-    return services.passkey_recent_login(
+    return selectors.passkey_recent_login(
         request.user, request.session.session_key, request.session.get(REAUTH_SESSION_KEY)
     )
 
@@ -78,26 +112,16 @@ def login_view(request):
     if not form.is_valid():
         messages.error(request, _("パスキーを確認できませんでした。もう一度お試しください。"))
         return _back_to_login()
-    result = services.passkey_login_verify(
-        state, form.cleaned_data["credential"], ip=client_ip(request)
-    )
-    if result.status == PasskeyLoginStatus.OK:
-        accounts.login_complete(request, result.user, outcome=services.LOGIN_OUTCOME)
-        messages.success(request, _("パスキーでログインしました。"))
-        return redirect(next_url)
-    if result.status == PasskeyLoginStatus.LOCKED:
-        messages.error(request, lock_message(result.locked_until))
-    elif result.status == PasskeyLoginStatus.RATE_LIMITED:
-        messages.error(
-            request,
-            _(
-                "短時間に多くのログインがありました。しばらく時間をおいてから、"
-                "もう一度お試しください。"
-            ),
+    try:
+        user = services.passkey_login_verify(
+            state, form.cleaned_data["credential"], origin=request_origin(request)
         )
-    else:
-        messages.error(request, result.message)
-    return _back_to_login()
+    except Refused as refusal:
+        messages.error(request, passkey_login_refusal_message(refusal))
+        return _back_to_login()
+    login_complete(request, user, outcome=services.LOGIN_OUTCOME)
+    messages.success(request, _("パスキーでログインしました。"))
+    return redirect(next_url)
 
 
 def _back_to_login():
@@ -112,7 +136,7 @@ def _back_to_login():
 
 def _list_context(request, **extra) -> dict:
     return {
-        "passkeys": services.passkey_list(request.user),
+        "passkeys": selectors.passkey_list(request.user),
         "recent": _recent(request),
         "minutes": settings.PASSKEY_RECENT_LOGIN_MINUTES,
         "limit": settings.PASSKEYS_PER_ACCOUNT,
@@ -134,22 +158,20 @@ def passkeys_view(request):
 def reauth_password_view(request):
     form = ReauthPasswordForm(request.POST)
     if form.is_valid():
-        attempt = services.passkey_reauth_password(
-            request.user,
-            form.cleaned_data["password"],
-            ip=client_ip(request),
-            user_agent=accounts.request_user_agent(request),
-        )
-        if attempt == PasswordAttempt.RIGHT:
+        try:
+            services.passkey_reauth_password(
+                request.user, form.cleaned_data["password"], origin=request_origin(request)
+            )
+        except Refused as refusal:
+            if refusal.reason == Reason.LOCKED:
+                user_session_forget(request.session.session_key)
+                logout(request)
+                messages.error(request, lock_message(refusal.locked_until))
+                return redirect("accounts:login")
+        else:
             _mark_recent(request)
             messages.success(request, _("本人確認ができました。パスキーを追加できます。"))
             return redirect("passkeys:list")
-        if attempt == PasswordAttempt.LOCKED:
-            lock = accounts.login_lock_status(request.user.email, client_ip(request))
-            accounts.user_session_forget(request.session.session_key)
-            logout(request)
-            messages.error(request, lock_message(lock.locked_until))
-            return redirect("accounts:login")
         form.add_error(
             "password",
             _("パスワードが正しくありません。いま使っているパスワードを入力してください。"),
@@ -172,14 +194,15 @@ def reauth_options_view(request):
 def reauth_passkey_view(request):
     form = CredentialForm(request.POST)
     state = _pop_state(request)
+    if not form.is_valid():
+        messages.error(request, _("パスキーを確認できませんでした。もう一度お試しください。"))
+        return redirect("passkeys:list")
     try:
-        if not form.is_valid():
-            raise PasskeyRefused(_("パスキーを確認できませんでした。もう一度お試しください。"))
         services.passkey_reauth_verify(
-            request.user, state, form.cleaned_data["credential"], ip=client_ip(request)
+            request.user, state, form.cleaned_data["credential"], origin=request_origin(request)
         )
-    except PasskeyRefused as exc:
-        messages.error(request, exc.message)
+    except Refused as refusal:
+        messages.error(request, passkey_refusal_message(refusal))
     else:
         _mark_recent(request)
         messages.success(request, _("本人確認ができました。パスキーを追加できます。"))
@@ -220,11 +243,10 @@ def add_view(request):
                 state,
                 form.cleaned_data["credential"],
                 name=form.cleaned_data["name"],
-                ip=client_ip(request),
-                user_agent=accounts.request_user_agent(request),
+                origin=request_origin(request),
             )
-        except PasskeyRefused as exc:
-            form.add_error(None, exc.message)
+        except Refused as refusal:
+            form.add_error(None, passkey_refusal_message(refusal))
         else:
             messages.success(
                 request,
@@ -240,7 +262,7 @@ def add_view(request):
 @mypage_view
 @require_http_methods(["GET", "POST"])
 def rename_view(request, passkey_id):
-    passkey = services.passkey_get(request.user, passkey_id)
+    passkey = selectors.passkey_get(request.user, passkey_id)
     if passkey is None:
         raise Http404
     form = PasskeyRenameForm(
@@ -248,7 +270,7 @@ def rename_view(request, passkey_id):
     )
     if form.is_valid():
         services.passkey_rename(
-            request.user, passkey.pk, form.cleaned_data["name"], ip=client_ip(request)
+            request.user, passkey.pk, form.cleaned_data["name"], origin=request_origin(request)
         )
         messages.success(request, _("パスキーの名前を変更しました。"))
         return redirect("passkeys:list")
@@ -262,11 +284,11 @@ def rename_view(request, passkey_id):
 @mypage_view
 @require_http_methods(["GET", "POST"])
 def remove_view(request, passkey_id):
-    passkey = services.passkey_get(request.user, passkey_id)
+    passkey = selectors.passkey_get(request.user, passkey_id)
     if passkey is None:
         raise Http404
     if request.method == "POST":
-        services.passkey_remove(request.user, passkey.pk, ip=client_ip(request))
+        services.passkey_remove(request.user, passkey.pk, origin=request_origin(request))
         messages.success(
             request,
             _("パスキー「%(name)s」を削除しました。お知らせのメールを送信します。")

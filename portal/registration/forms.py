@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.core.forms import PortalForm
 from portal.core.text import normalize_input
-from portal.jobseekers.services import EMAIL_MAX_LENGTH, parse_birth_date, parse_email
+from portal.jobseekers.parsing import EMAIL_MAX_LENGTH, parse_birth_date, parse_email
 from portal.registration.keys import key_normalize
 
 

@@ -1,41 +1,25 @@
-"""Auth keys: random digits from the OS CSPRNG, kept only as an HMAC over purpose, flow and
-key, so a stored value is useless for any other flow and reveals nothing. A key works while
-its mail may have reached its owner, for AUTH_KEY_LIFETIME_MINUTES from the mail's first
-hand-over to SMTP."""
+"""What is particular to the registration and reset key (the code itself, its HMAC, matching,
+tries, resends and expiry are portal/core/mailed_codes.py): how a typed key is normalised, and
+the handed_over_at rule. A key works while its mail may have reached its owner, for
+AUTH_KEY_LIFETIME_MINUTES from the mail's first hand-over to SMTP (docs/architecture.md,
+"Mailed codes")."""
 
 import datetime as dt
-import hashlib
-import hmac
 import re
-import secrets
 
 from django.conf import settings
 
+from portal.core.mailed_codes import CodeRules, code_expired, code_matches
 from portal.core.text import normalize_input
 from portal.mail.models import OutboundMail
+from portal.registration.models import RegistrationFlow
 
 # Spaces, hyphens and dash-like marks people type or paste between digit groups.
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー]")
 
 
-def key_generate() -> str:
-    digits = settings.AUTH_KEY_DIGITS
-    return f"{secrets.randbelow(10**digits):0{digits}d}"
-
-
 def key_normalize(text: str) -> str:
     return _SEPARATORS.sub("", normalize_input(text))
-
-
-def key_digest(purpose: str, flow_id: int, key: str) -> bytes:
-    message = f"auth-key:{purpose}:{flow_id}:{key}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
-
-
-def key_matches(stored: bytes | None, purpose: str, flow_id: int, key: str) -> bool:
-    # Always compute and compare, so a flow with no key takes the same time as one with a key.
-    candidate = key_digest(purpose, flow_id, key)
-    return hmac.compare_digest(bytes(stored or b"\0" * 32), candidate) and stored is not None
 
 
 def key_mail_may_have_arrived(mail: OutboundMail) -> bool:
@@ -55,3 +39,33 @@ def key_started_at(mail: OutboundMail, now: dt.datetime) -> dt.datetime:
     worker wrote the deadline from), or with none recorded yet, now: the right key arriving
     proves the mail reached its owner."""
     return mail.handed_over_at or now
+
+
+def key_rules() -> CodeRules:
+    # Read at each use: the settings may differ per test and per deployment.
+    return CodeRules(
+        digits=settings.AUTH_KEY_DIGITS,
+        lifetime=dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES),
+        max_wrong=settings.FLOW_MAX_WRONG_KEYS,
+        resend_cooldown=dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS),
+        max_resends=settings.FLOW_MAX_RESENDS,
+    )
+
+
+def key_namespace(flow: RegistrationFlow) -> str:
+    return f"auth-key:{flow.purpose}"
+
+
+def key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool]:
+    """(the key is this flow's current key and its mail may have reached its owner, that key's
+    time is over).
+
+    A key whose mail was capped, suppressed or superseded never works: nobody was sent it. A
+    right key works while its mail is still being sent, or queued again after an SMTP answer
+    that was lost: only the mail's recipient can have it, so this reveals nothing."""
+    mail = flow.key_mail
+    # Computed for every flow.
+    matches = code_matches(flow.key_hash, key_namespace(flow), flow.pk, key)
+    real = matches and flow.jobseeker_id is not None and mail is not None
+    usable = real and key_mail_may_have_arrived(mail)
+    return usable, usable and code_expired(key_started_at(mail, now), key_rules(), now)

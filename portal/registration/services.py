@@ -1,10 +1,9 @@
 """The registration (and password reset) flow: every state change is one transaction, and the
-final step re-checks every earlier fact under a row lock (DESIGN §2)."""
+final step re-checks every earlier fact under a row lock (docs/architecture.md,
+"Registration and password reset")."""
 
 import datetime as dt
-import enum
 import secrets
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,23 +11,30 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from portal.accounts.services.password import account_after_password_reset
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.mailed_codes import (
+    code_digest,
+    code_generate,
+    code_resend_check,
+    code_wrong_try,
+)
+from portal.core.origin import NO_REQUEST, RequestOrigin
+from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
+from portal.core.refusal import Reason, Refused
 from portal.core.text import normalize_email
 from portal.jobseekers.language import jobseeker_language_set, jobseeker_mail_language
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
+from portal.passkeys.selectors import passkey_list
+from portal.passkeys.services import passkeys_remove_all
 from portal.registration.flow import EndReason, Purpose, Stage, check_transition
-from portal.registration.keys import (
-    key_digest,
-    key_generate,
-    key_mail_may_have_arrived,
-    key_matches,
-    key_started_at,
-)
-from portal.registration.mail_cap import MailCapped, flow_mail_capped
+from portal.registration.keys import key_namespace, key_rules, key_state
+from portal.registration.mail_cap import flow_mail_cap_check
 from portal.registration.models import RegistrationFlow
+from portal.registration.terms import terms_versions
 
 # Reference shown on screen ③ and printed in the key mail: unambiguous letters and digits.
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -54,9 +60,26 @@ def flow_start(
     *,
     privacy_version: str = "",
     terms_version: str = "",
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
 ) -> RegistrationFlow:
-    """① (or the reset's first screen): a new flow, with the versions of the terms agreed."""
+    """① (or the reset's first screen): a new flow, with the versions of the terms agreed.
+
+    A registration is refused (Refused) when the terms changed since the page showed them
+    (TERMS_OUTDATED) or when this address started too many flows in the hour (RATE_LIMITED)."""
+    if purpose == Purpose.REGISTER:
+        current = terms_versions()
+        if (privacy_version, terms_version) != (
+            current["privacy_version"],
+            current["terms_version"],
+        ):
+            raise Refused(Reason.TERMS_OUTDATED)
+        if rate_limit_exceeded(
+            "flow-start-ip",
+            origin.ip_key,
+            limit=settings.FLOW_STARTS_PER_IP_PER_HOUR,
+            window_seconds=3600,
+        ):
+            raise Refused(Reason.RATE_LIMITED)
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.create(
@@ -73,23 +96,15 @@ def flow_start(
             f"{purpose}.started",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
             detail={"privacy_version": privacy_version, "terms_version": terms_version},
         )
     return flow
 
 
-def flow_resume(
-    flow_id: int | None, purpose: Purpose, *, with_key_mail: bool = False
-) -> RegistrationFlow | None:
-    """The flow a browser's session points at; an unfinished flow past its lifetime ends.
-    `with_key_mail`: its key mail read in the same query (③'s POST needs it)."""
-    if flow_id is None:
-        return None
-    flows = RegistrationFlow.objects.filter(purpose=purpose)
-    if with_key_mail:
-        flows = flows.select_related("key_mail")
-    flow = flows.filter(pk=flow_id).first()
+def flow_end_if_expired(flow: RegistrationFlow | None) -> RegistrationFlow | None:
+    """Ends an unfinished flow past its lifetime (a write, under the flow's row lock); returns
+    the flow as it stands afterwards. Takes what portal.registration.selectors.flow_get read."""
     if flow is None:
         return None
     if flow.stage in (Stage.TERMS_AGREED, Stage.KEY_SENT) and clock.now() > flow.expires_at:
@@ -138,7 +153,7 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
 
     Every path does the same work: a key is made and hashed even where no mail will carry it
     (so no key can ever work for that flow), and exactly one outbox row is written."""
-    key = key_generate()
+    key = code_generate(key_rules())
     mail = mail_queue(
         to=flow.email,
         kind=kind,
@@ -151,23 +166,18 @@ def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bo
         deliver=deliver,
         language=language,
     )
-    return key_digest(flow.purpose, flow.pk, key), mail
+    return code_digest(key_namespace(flow), flow.pk, key), mail
 
 
-class IdentityRefused(enum.Enum):
-    TOO_SOON = "too_soon"  # resend cool-down
-    RESEND_LIMIT = "resend_limit"
-
-
-def _resend_refusal(
-    flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True
-) -> IdentityRefused | None:
-    if flow.resends >= settings.FLOW_MAX_RESENDS:
-        return IdentityRefused.RESEND_LIMIT
-    wait = dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
-    if cooldown and flow.key_requested_at and now < flow.key_requested_at + wait:
-        return IdentityRefused.TOO_SOON
-    return None
+def _resend_check(flow: RegistrationFlow, now: dt.datetime, *, cooldown: bool = True) -> None:
+    """Raises Refused(RESEND_LIMIT or RESEND_TOO_SOON) when no new key may be sent now."""
+    code_resend_check(
+        key_rules(),
+        resends=flow.resends,
+        last_sent_at=flow.key_requested_at,
+        now=now,
+        cooldown=cooldown,
+    )
 
 
 def _supersede_key_mail(flow: RegistrationFlow) -> None:
@@ -181,36 +191,61 @@ def _supersede_key_mail(flow: RegistrationFlow) -> None:
 
 
 def flow_submit_identity(
-    flow: RegistrationFlow,
+    flow: RegistrationFlow | None,
     *,
+    purpose: Purpose,
     email: str,
     birth_date: dt.date,
-    ip: str | None = None,
+    origin: RequestOrigin = NO_REQUEST,
     language: str | None = None,
-) -> IdentityRefused | MailCapped | None:
-    """② → ③. Looks up the register and queues the one mail this answer gets (DESIGN §2).
+) -> RegistrationFlow:
+    """② → ③. Looks up the register and queues the one mail this answer gets.
 
     Only a flow at ② takes it: a repeat (double click, a second tab) leaves the first answer
     standing. A flow that comes back to ② to change the address has had a key already, so
-    this one counts as a resend, with the resend's cool-down and cap."""
+    this one counts as a resend, with the resend's cool-down and cap.
+
+    `flow` None (the reset's first screen) starts a reset flow once the rate limits have let
+    the request through, so a refused request starts none. Returns the flow; raises Refused
+    (RATE_LIMITED, RESEND_TOO_SOON, RESEND_LIMIT, MAIL_CAPPED with lifts_at)."""
+    if any(
+        rate_limits_exceeded(
+            Limit(
+                "identity-ip",
+                origin.ip_key,
+                settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
+                3600,
+            ),
+            Limit(
+                "identity-address", email, settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR, 3600
+            ),
+        )
+    ):
+        raise Refused(Reason.RATE_LIMITED)
+    if flow is None:
+        flow = flow_start(purpose, origin=origin)
+    try:
+        return _submit_identity_locked(flow, email, birth_date, origin=origin, language=language)
+    except Refused as refusal:
+        refusal.subject = flow  # the flow stays this browser's (one may just have started)
+        raise
+
+
+def _submit_identity_locked(flow, email, birth_date, *, origin, language):
     address = normalize_email(email)
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         if flow.stage != Stage.TERMS_AGREED:
-            return None
+            return flow
         resends = flow.resends
         if flow.key_requested_at is not None:
             # A corrected address may be sent at once; the same address again waits.
-            refused = _resend_refusal(flow, now, cooldown=address == flow.email)
-            if refused:
-                return refused
+            _resend_check(flow, now, cooldown=address == flow.email)
             resends += 1
         jobseeker = JobSeeker.objects.filter(email__lower=address).first()
         kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
-        capped = flow_mail_capped(address, with_key=with_key)
-        if capped:
-            return capped
+        flow_mail_cap_check(address, with_key=with_key)
         flow.email = address
         _supersede_key_mail(flow)
         # The key mail in the page's language; a notice in its addressee's own. Nothing is
@@ -235,26 +270,23 @@ def flow_submit_identity(
             f"{flow.purpose}.identity_submitted",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
-    return None
+    return flow
 
 
 def flow_resend_key(
-    flow: RegistrationFlow, *, ip: str | None = None, language: str | None = None
-) -> IdentityRefused | MailCapped | None:
+    flow: RegistrationFlow, *, origin: RequestOrigin = NO_REQUEST, language: str | None = None
+) -> None:
     """A new key (the old one stops working) with a cool-down and a cap; the wrong-key count
-    carries over."""
+    carries over. Raises Refused (RESEND_TOO_SOON, RESEND_LIMIT, MAIL_CAPPED)."""
     now = clock.now()
     with transaction.atomic():
         flow = RegistrationFlow.objects.select_for_update().get(pk=flow.pk)
         check_transition(flow.stage, Stage.KEY_SENT)
-        refused = _resend_refusal(flow, now) or flow_mail_capped(
-            flow.email, with_key=flow.jobseeker_id is not None
-        )
-        if refused:
-            return refused
+        _resend_check(flow, now)
+        flow_mail_cap_check(flow.email, with_key=flow.jobseeker_id is not None)
         _supersede_key_mail(flow)
         # The same answer as ② gave, with a new key: a real flow gets a new working key, any
         # other flow the same notice (or the same suppressed row) again.
@@ -282,10 +314,9 @@ def flow_resend_key(
             f"{flow.purpose}.key_resent",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
             detail={"mail": mail.kind, "mail_status": mail.status},
         )
-    return None
 
 
 def flow_change_address(flow: RegistrationFlow) -> RegistrationFlow:
@@ -311,24 +342,9 @@ def flow_end_for_jobseeker(jobseeker: JobSeeker, reason: str, *, except_flow_id=
 # --- ③ key and password -----------------------------------------------------------------------
 
 
-class Outcome(enum.Enum):
-    COMPLETED = "completed"
-    WRONG_KEY = "wrong_key"
-    KEY_EXPIRED = "key_expired"
-    TOO_MANY_WRONG_KEYS = "too_many_wrong_keys"
-    FLOW_ENDED = "flow_ended"
-    ALREADY_COMPLETED = "already_completed"
-    NOT_READY = "not_ready"  # the flow is not at ③ (address being changed)
-
-
-@dataclass
-class CompletionResult:
-    outcome: Outcome
-    flow: RegistrationFlow
-    attempts_left: int = 0
-
-
-def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, ip):
+def _apply_password(
+    flow: RegistrationFlow, jobseeker: JobSeeker, password_hash: str, origin: RequestOrigin
+):
     """Sets the password; returns the account, or None when the address belongs to an account
     this job seeker cannot take (a staff account, or another job seeker's)."""
     User = get_user_model()
@@ -342,12 +358,10 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
             # An account left behind by an earlier registration of this person (deleted from
             # the register and registered again): it is theirs to take over. Passkeys made by
             # the address's earlier holder do not come with it.
-            from portal.passkeys.services import passkeys_remove_all
-
             user.password = password_hash
             user.is_active = True
             user.save(update_fields=["password", "is_active"])
-            passkeys_remove_all(user, ip=ip, reason="registration_takeover")
+            passkeys_remove_all(user, origin=origin, reason="registration_takeover")
         jobseeker.user = user
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
@@ -356,30 +370,13 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash
     user.save(update_fields=["password"])
-    from portal.accounts.services import account_after_password_reset
-
-    account_after_password_reset(user, ip=ip)
+    account_after_password_reset(user, origin=origin)
     return user
 
 
-def _key_state(flow: RegistrationFlow, key: str, now: dt.datetime) -> tuple[bool, bool]:
-    """(the key is this flow's current key and its mail may have reached its owner, that key's
-    time is over).
-
-    A key whose mail was capped, suppressed or superseded never works: nobody was sent it. A
-    right key works while its mail is still being sent, or queued again after an SMTP answer
-    that was lost: only the mail's recipient can have it, so this reveals nothing."""
-    mail = flow.key_mail
-    matches = key_matches(flow.key_hash, flow.purpose, flow.pk, key)  # computed for every flow
-    real = matches and flow.jobseeker_id is not None and mail is not None
-    usable = real and key_mail_may_have_arrived(mail)
-    lifetime = dt.timedelta(minutes=settings.AUTH_KEY_LIFETIME_MINUTES)
-    return usable, usable and now > key_started_at(mail, now) + lifetime
-
-
-def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult:
-    wrong = flow.wrong_keys + 1
-    if wrong >= settings.FLOW_MAX_WRONG_KEYS:
+def _count_wrong_key(flow: RegistrationFlow, origin: RequestOrigin) -> Refused:
+    wrong, attempts_left = code_wrong_try(flow.wrong_keys, key_rules())
+    if attempts_left == 0:
         _move(
             flow,
             Stage.ENDED,
@@ -391,37 +388,27 @@ def _count_wrong_key(flow: RegistrationFlow, ip: str | None) -> CompletionResult
             f"{flow.purpose}.too_many_wrong_keys",
             target_type="flow",
             target_id=flow.reference,
-            ip=ip,
+            origin=origin,
         )
-        return CompletionResult(Outcome.TOO_MANY_WRONG_KEYS, flow)
+        return Refused(Reason.TOO_MANY_WRONG_KEYS, subject=flow)
     _move(flow, Stage.KEY_SENT, wrong_keys=wrong)
-    return CompletionResult(
-        Outcome.WRONG_KEY, flow, attempts_left=settings.FLOW_MAX_WRONG_KEYS - wrong
-    )
+    return Refused(Reason.WRONG_KEY, tries_left=attempts_left, subject=flow)
 
 
 @sensitive_variables("key", "password", "password_hash")
-def flow_complete(
-    flow: RegistrationFlow,
+def _complete_locked(
+    peek: RegistrationFlow,
     *,
     key: str,
     password: str,
-    ip: str | None = None,
-    language: str | None = None,
-) -> CompletionResult:
-    """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
-    flow as this request read it (flow_resume with its key mail); it decides whether the
-    password is worth hashing, and everything is decided again on the locked rows.
-
-    Everything is re-checked under row locks (the job seeker's, then the flow's: the same
-    order everywhere, so two completions never deadlock), so two tabs or two servers sending
-    the same key get exactly one success. An expired key is told apart from a wrong one only
-    when it is the right key, so the answer never depends on whether a mail was due."""
-    now = clock.now()
-    peek, flow_id = flow, flow.pk
-    usable, expired = _key_state(peek, key, now)
-    # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
-    password_hash = make_password(password) if usable and not expired else None
+    password_hash: str | None,
+    now: dt.datetime,
+    origin: RequestOrigin,
+    language: str | None,
+) -> RegistrationFlow | Refused:
+    """flow_complete's decision on the locked rows, in one transaction that commits whatever
+    the answer: a refusal is returned, not raised, so the wrong try it counts is kept."""
+    flow_id = peek.pk
     with transaction.atomic():
         jobseeker = None
         if peek.jobseeker_id is not None:
@@ -432,19 +419,19 @@ def flow_complete(
             .get(pk=flow_id)
         )
         if flow.stage == Stage.COMPLETED:
-            return CompletionResult(Outcome.ALREADY_COMPLETED, flow)
+            return Refused(Reason.ALREADY_COMPLETED, subject=flow)
         if flow.stage == Stage.ENDED:
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
         if flow.stage != Stage.KEY_SENT:
-            return CompletionResult(Outcome.NOT_READY, flow)
+            return Refused(Reason.NOT_READY, subject=flow)
         if now > flow.expires_at:
             _move(flow, Stage.ENDED, ended_reason=EndReason.EXPIRED, key_hash=None)
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
-        usable, expired = _key_state(flow, key, now)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
+        usable, expired = key_state(flow, key, now)
         if usable and expired:
-            return CompletionResult(Outcome.KEY_EXPIRED, flow)
+            return Refused(Reason.KEY_EXPIRED, subject=flow)
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
-            return _count_wrong_key(flow, ip)
+            return _count_wrong_key(flow, origin)
         if (
             jobseeker.status != _STATUS_GETTING_KEY[Purpose(flow.purpose)]
             or jobseeker.email.lower() != flow.email
@@ -452,24 +439,22 @@ def flow_complete(
             # The register changed since the key was sent: the account was opened in another
             # flow or suspended, or the counter corrected the address the key was mailed to.
             _move(flow, Stage.ENDED, ended_reason=EndReason.SUPERSEDED, key_hash=None)
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
-        user = _apply_password(flow, jobseeker, password_hash or make_password(password), ip)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
+        user = _apply_password(flow, jobseeker, password_hash or make_password(password), origin)
         if user is None:
             _move(flow, Stage.ENDED, ended_reason=EndReason.ACCOUNT_CONFLICT, key_hash=None)
             audit_event_record(
                 f"{flow.purpose}.account_conflict",
                 target_type="jobseeker",
                 target_id=jobseeker.number,
-                ip=ip,
+                origin=origin,
                 detail={"flow": flow.reference},
             )
-            return CompletionResult(Outcome.FLOW_ENDED, flow)
+            return Refused(Reason.FLOW_ENDED, subject=flow)
         _move(flow, Stage.COMPLETED, completed_at=now, key_hash=None)
         flow_end_for_jobseeker(jobseeker, EndReason.SUPERSEDED, except_flow_id=flow.pk)
         # A completed key proves the person: the page's language becomes their own.
         jobseeker_language_set(jobseeker, language)
-        from portal.passkeys.services import passkey_list
-
         mail_queue(
             to=jobseeker.email,
             kind=f"{'registration' if flow.purpose == Purpose.REGISTER else 'reset'}_completed",
@@ -486,7 +471,46 @@ def flow_complete(
             actor=user,
             target_type="jobseeker",
             target_id=jobseeker.number,
-            ip=ip,
+            origin=origin,
             detail={"flow": flow.reference},
         )
-    return CompletionResult(Outcome.COMPLETED, flow)
+    return flow
+
+
+@sensitive_variables("key", "password", "password_hash")
+def flow_complete(
+    flow: RegistrationFlow,
+    *,
+    key: str,
+    password: str,
+    origin: RequestOrigin = NO_REQUEST,
+    language: str | None = None,
+) -> RegistrationFlow:
+    """③ → ④: checks the key against this browser's flow and sets the password. `flow` is the
+    flow as this request read it (flow_get with its key mail); it decides whether the
+    password is worth hashing, and everything is decided again on the locked rows.
+
+    Everything is re-checked under row locks (the job seeker's, then the flow's: the same
+    order everywhere, so two completions never deadlock), so two tabs or two servers sending
+    the same key get exactly one success. An expired key is told apart from a wrong one only
+    when it is the right key, so the answer never depends on whether a mail was due.
+
+    Returns the completed flow; raises Refused (WRONG_KEY with tries_left, KEY_EXPIRED,
+    TOO_MANY_WRONG_KEYS, FLOW_ENDED, ALREADY_COMPLETED, NOT_READY) once what the refusal
+    changed (a wrong try counted, the flow ended) is committed."""
+    now = clock.now()
+    usable, expired = key_state(flow, key, now)
+    # Argon2 is slow on purpose: spend it only on a key that can succeed, outside any lock.
+    password_hash = make_password(password) if usable and not expired else None
+    outcome = _complete_locked(
+        flow,
+        key=key,
+        password=password,
+        password_hash=password_hash,
+        now=now,
+        origin=origin,
+        language=language,
+    )
+    if isinstance(outcome, Refused):
+        raise outcome
+    return outcome

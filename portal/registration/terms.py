@@ -98,3 +98,11 @@ def terms_load(name: str, language: str | None = None) -> TermsDocument:
     if translated is None or translated.declared_version != original.declared_version:
         return replace(original, fallback=True)
     return translated
+
+
+def terms_versions() -> dict[str, str]:
+    """The versions a registration agrees to now, as flow_start takes them."""
+    return {
+        "privacy_version": terms_load("privacy").version,
+        "terms_version": terms_load("mypage").version,
+    }

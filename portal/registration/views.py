@@ -17,10 +17,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.password_rules import password_rules_list
-from portal.core.client_ip import client_ip
 from portal.core.clock import now as clock_now
 from portal.core.form_state import form_state_keep, form_state_restore
-from portal.core.ratelimit import Limit, rate_limit_exceeded, rate_limits_exceeded
+from portal.core.origin import request_origin
+from portal.core.refusal import Reason, Refused
 from portal.registration import services
 from portal.registration.flow import (
     SCREEN_FOR_STAGE,
@@ -30,7 +30,7 @@ from portal.registration.flow import (
     TransitionError,
 )
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
-from portal.registration.mail_cap import MailCapped
+from portal.registration.selectors import flow_get
 from portal.registration.terms import DOCUMENTS, terms_load
 
 _ENDED_MESSAGES = {
@@ -87,8 +87,8 @@ def _done(request, purpose: Purpose, screen: str, template: str, context: dict):
 
 def _resume(request, purpose: Purpose, screen: str, *, with_key_mail: bool = False):
     """(flow, None) when this browser's flow belongs on `screen`, else (flow, redirect)."""
-    flow = services.flow_resume(
-        request.session.get(_session_key(purpose)), purpose, with_key_mail=with_key_mail
+    flow = services.flow_end_if_expired(
+        flow_get(request.session.get(_session_key(purpose)), purpose, with_key_mail=with_key_mail)
     )
     stage = Stage(flow.stage) if flow else None
     target = SCREEN_FOR_STAGE[purpose][stage]
@@ -151,26 +151,15 @@ def terms(request):
     if request.method == "POST":
         form = TermsForm(request.POST)
         if form.is_valid():
-            if {k: form.cleaned_data[k] for k in current} != current:
-                messages.error(
-                    request,
-                    _("利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"),
+            try:
+                flow = services.flow_start(
+                    Purpose.REGISTER,
+                    **{k: form.cleaned_data[k] for k in current},
+                    origin=request_origin(request),
                 )
+            except Refused as refusal:  # TERMS_OUTDATED, RATE_LIMITED
+                messages.error(request, _START_REFUSED[refusal.reason])
                 return redirect("registration:terms")
-            if rate_limit_exceeded(
-                "flow-start-ip",
-                client_ip(request),
-                limit=settings.FLOW_STARTS_PER_IP_PER_HOUR,
-                window_seconds=3600,
-            ):
-                messages.error(
-                    request,
-                    _(
-                        "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
-                    ),
-                )
-                return redirect("registration:terms")
-            flow = services.flow_start(Purpose.REGISTER, **current, ip=client_ip(request))
             request.session[_session_key(Purpose.REGISTER)] = flow.pk
             return redirect("registration:identity")
         return form_state_keep(request, form)
@@ -183,27 +172,27 @@ def terms(request):
     )
 
 
-def _identity_rate_limited(request, email: str) -> bool:
-    return any(
-        rate_limits_exceeded(
-            Limit(
-                "identity-ip",
-                client_ip(request),
-                settings.IDENTITY_SUBMISSIONS_PER_IP_PER_HOUR,
-                3600,
-            ),
-            Limit(
-                "identity-address", email, settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR, 3600
-            ),
-        )
-    )
+# Each reason the registration services refuse for is mapped to a message here
+# (docs/architecture.md, "Refusals"): flow_start's, the resend's and ②'s (which differ, since
+# ② after 「メールアドレスを変更する」 asked for no resend), WRONG_KEY and KEY_EXPIRED.
+# FLOW_ENDED, TOO_MANY_WRONG_KEYS, NOT_READY send the browser to where its flow stands
+# (_resume); ALREADY_COMPLETED goes on to the completion screen.
+_RATE_LIMITED_MESSAGE = gettext_lazy(
+    "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
+)
 
+_START_REFUSED = {
+    Reason.TERMS_OUTDATED: gettext_lazy(
+        "利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"
+    ),
+    Reason.RATE_LIMITED: _RATE_LIMITED_MESSAGE,
+}
 
 _RESEND_REFUSED = {
-    services.IdentityRefused.TOO_SOON: gettext_lazy(
+    Reason.RESEND_TOO_SOON: gettext_lazy(
         "認証キーの再送信は、%(time)s以降にできます。少し待ってからもう一度押してください。"
     ),
-    services.IdentityRefused.RESEND_LIMIT: gettext_lazy(
+    Reason.RESEND_LIMIT: gettext_lazy(
         "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
         "メールアドレスを確認し、はじめからやり直してください。"
     ),
@@ -212,11 +201,11 @@ _RESEND_REFUSED = {
 
 # ② after 「メールアドレスを変更する」: the person asked for no resend, only for a key.
 _IDENTITY_REFUSED = {
-    services.IdentityRefused.TOO_SOON: gettext_lazy(
+    Reason.RESEND_TOO_SOON: gettext_lazy(
         "同じメールアドレスへの新しい認証キーは、%(time)s以降に送信できます。"
         "しばらく待ってから「次へ進む」を押してください。"
     ),
-    services.IdentityRefused.RESEND_LIMIT: gettext_lazy(
+    Reason.RESEND_LIMIT: gettext_lazy(
         "この手続きで送信できる認証キーの回数（%(n)d回）を超えました。"
         "メールアドレスを確認し、はじめからやり直してください。"
     ),
@@ -246,11 +235,11 @@ def _minute_text(moment: dt.datetime) -> str:
     return date_format(minute, "G時i分")
 
 
-def _mail_cap_message(capped: MailCapped) -> str:
+def _mail_cap_message(refusal: Refused) -> str:
     return _(
         "このメールアドレスには、送信できるメールの回数の上限に達したため、"
         "いまはこれ以上メールをお送りできません。%(when)s以降にもう一度お試しください。"
-    ) % {"when": _hour_text(capped.lifts_at)}
+    ) % {"when": _hour_text(refusal.lifts_at)}
 
 
 def _resend_possible_at(flow) -> dt.datetime | None:
@@ -259,42 +248,41 @@ def _resend_possible_at(flow) -> dt.datetime | None:
     return flow.key_requested_at + dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
 
 
-def _resend_refused_message(refused, flow=None, *, at_identity: bool = False) -> str:
-    if isinstance(refused, MailCapped):
-        return _mail_cap_message(refused)
+def _resend_refused_message(refusal: Refused, flow=None, *, at_identity: bool = False) -> str:
+    if refusal.reason == Reason.RATE_LIMITED:
+        return str(_RATE_LIMITED_MESSAGE)
+    if refusal.reason == Reason.MAIL_CAPPED:
+        return _mail_cap_message(refusal)
     possible_at = _resend_possible_at(flow) if flow is not None else None
     values = {"time": _minute_text(possible_at) if possible_at else ""}
     if at_identity:
-        return _IDENTITY_REFUSED[refused] % {**values, "n": settings.FLOW_MAX_RESENDS + 1}
-    return _RESEND_REFUSED[refused] % {**values, "n": settings.FLOW_MAX_RESENDS}
+        return _IDENTITY_REFUSED[refusal.reason] % {**values, "n": settings.FLOW_MAX_RESENDS + 1}
+    return _RESEND_REFUSED[refusal.reason] % {**values, "n": settings.FLOW_MAX_RESENDS}
 
 
-def _identity_submit(request, form, flow) -> bool:
-    """Submits ② unless a limit says no (then the form carries the message).
-
-    `flow` may be a callable that starts the flow, so that a refused request starts none."""
-    if _identity_rate_limited(request, form.cleaned_data["email"]):
-        form.add_error(
-            None,
-            _(
-                "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
-            ),
+def _identity_submit(request, form, flow, purpose: Purpose):
+    """Submits ②; returns the flow, or None when refused (then the form carries the message).
+    `flow` None starts a flow (the reset's first screen) once the rate limits have let the
+    request through, so that a refused request starts none; a flow started and then refused
+    comes back on the refusal (`subject`) and is kept as this browser's."""
+    try:
+        flow = services.flow_submit_identity(
+            flow,
+            purpose=purpose,
+            email=form.cleaned_data["email"],
+            birth_date=form.cleaned_data["birth_date"],
+            origin=request_origin(request),
+            language=request.LANGUAGE_CODE,
         )
-        return False
-    flow = flow() if callable(flow) else flow
-    refused = services.flow_submit_identity(
-        flow,
-        email=form.cleaned_data["email"],
-        birth_date=form.cleaned_data["birth_date"],
-        ip=client_ip(request),
-        language=request.LANGUAGE_CODE,
-    )
-    if refused:
-        form.add_error(None, _resend_refused_message(refused, flow, at_identity=True))
-        return False
+    except Refused as refusal:
+        if refusal.subject is not None:
+            request.session[_session_key(purpose)] = refusal.subject.pk
+        form.add_error(None, _resend_refused_message(refusal, refusal.subject, at_identity=True))
+        return None
+    request.session[_session_key(purpose)] = flow.pk
     # Kept so that ② after 「メールアドレスを変更する」 shows it again (not a secret).
     request.session[_birth_date_key(flow.purpose)] = form.cleaned_data["birth_date"].isoformat()
-    return True
+    return flow
 
 
 # The inputs of ② a failed submission shows again: none of them is a secret.
@@ -327,7 +315,7 @@ def _identity(request, purpose: Purpose, screen: str, template: str, next_screen
         return elsewhere
     if request.method == "POST":
         form = IdentityForm(request.POST)
-        if form.is_valid() and _identity_submit(request, form, flow):
+        if form.is_valid() and _identity_submit(request, form, flow, purpose):
             return redirect(next_screen)
         return form_state_keep(request, form, keep=_IDENTITY_KEPT)
     form = IdentityForm(initial=_identity_initial(request, flow))
@@ -348,12 +336,12 @@ def identity(request):
     )
 
 
-def _wrong_key_message(result) -> str:
+def _wrong_key_message(refusal: Refused) -> str:
     return _(
         "認証キーが正しくありません。メールに記載された認証キーを確認して入力してください"
         "（あと%(n)d回間違えると手続きが無効になります）。"
         "新しい認証キーを再送信した場合は、最新のメールの認証キーを入力してください。"
-    ) % {"n": result.attempts_left}
+    ) % {"n": refusal.tries_left}
 
 
 _KEY_EXPIRED_MESSAGE = gettext_lazy(
@@ -374,25 +362,29 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
         reset=purpose == Purpose.RESET,
     )
     if posted and form.is_valid():
-        result = services.flow_complete(
-            flow,
-            key=form.cleaned_data["key"],
-            password=form.cleaned_data["password1"],
-            ip=client_ip(request),
-            language=request.LANGUAGE_CODE,
-        )
-        outcome = result.outcome
-        if outcome in (services.Outcome.COMPLETED, services.Outcome.ALREADY_COMPLETED):
+        try:
+            services.flow_complete(
+                flow,
+                key=form.cleaned_data["key"],
+                password=form.cleaned_data["password1"],
+                origin=request_origin(request),
+                language=request.LANGUAGE_CODE,
+            )
+        except Refused as refusal:
+            if refusal.reason == Reason.ALREADY_COMPLETED:
+                request.session[_completed_key(purpose)] = flow.pk
+                return redirect(done)
+            if refusal.reason == Reason.WRONG_KEY:
+                form.add_error("key", _wrong_key_message(refusal))
+            elif refusal.reason == Reason.KEY_EXPIRED:
+                form.add_error(
+                    "key", _KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}
+                )
+            else:  # ended, or moved back to ② in another tab: show where it stands
+                return _resume(request, purpose, screen)[1] or redirect(screen)
+        else:
             request.session[_completed_key(purpose)] = flow.pk
             return redirect(done)
-        if outcome == services.Outcome.WRONG_KEY:
-            form.add_error("key", _wrong_key_message(result))
-        elif outcome == services.Outcome.KEY_EXPIRED:
-            form.add_error(
-                "key", _KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}
-            )
-        else:  # ended, or moved back to ② in another tab: show where it stands
-            return _resume(request, purpose, screen)[1] or redirect(screen)
     if posted:  # nothing typed on ③ is kept: passwords and the key are secrets
         return form_state_keep(request, form)
     form_state_restore(request, form)
@@ -439,13 +431,13 @@ def _resend(request, purpose: Purpose, screen: str):
     if elsewhere:
         return elsewhere
     try:
-        refused = services.flow_resend_key(
-            flow, ip=client_ip(request), language=request.LANGUAGE_CODE
+        services.flow_resend_key(
+            flow, origin=request_origin(request), language=request.LANGUAGE_CODE
         )
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
-    if refused:
-        messages.error(request, _resend_refused_message(refused, flow))
+    except Refused as refusal:
+        messages.error(request, _resend_refused_message(refusal, flow))
     else:
         messages.success(
             request,
@@ -498,7 +490,7 @@ def done(request):
 @require_http_methods(["GET", "POST"])
 def reset_start(request):
     session_key = _session_key(Purpose.RESET)
-    flow = services.flow_resume(request.session.get(session_key), Purpose.RESET)
+    flow = services.flow_end_if_expired(flow_get(request.session.get(session_key), Purpose.RESET))
     if flow and flow.stage == Stage.COMPLETED:
         request.session.pop(session_key, None)  # a finished reset; this is a new one
         flow = None
@@ -506,15 +498,8 @@ def reset_start(request):
         return _resume(request, Purpose.RESET, "registration:reset_start")[1]
     if request.method == "POST":
         form = IdentityForm(request.POST)
-        if form.is_valid():
-
-            def new_flow():
-                started = services.flow_start(Purpose.RESET, ip=client_ip(request))
-                request.session[session_key] = started.pk
-                return started
-
-            if _identity_submit(request, form, flow or new_flow):
-                return redirect("registration:reset_password")
+        if form.is_valid() and _identity_submit(request, form, flow, Purpose.RESET):
+            return redirect("registration:reset_password")
         return form_state_keep(request, form, keep=_IDENTITY_KEPT)
     form = IdentityForm(initial=_identity_initial(request, flow))
     form_state_restore(request, form)

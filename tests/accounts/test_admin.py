@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from portal.accounts.services import login_lock_status
+from portal.accounts.selectors import login_lock_status
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post
 from tests.staff import staff_force_login
@@ -24,7 +25,7 @@ def staff_client():
 def lock(email, ip="127.0.0.1"):
     for _ in range(5):
         login_post(Client(), email, "Wrong#pass1", REMOTE_ADDR=ip)
-    assert login_lock_status(email, ip).locked
+    assert login_lock_status(email, RequestOrigin(ip=ip)).locked
 
 
 def test_unlock_action_on_job_seekers(staff_client, account, no_otp):
@@ -37,7 +38,7 @@ def test_unlock_action_on_job_seekers(staff_client, account, no_otp):
         url, {"action": "unlock_jobseekers", "_selected_action": [account.pk]}, follow=True
     )
     assert "1件のログインのロックを解除しました" in response.content.decode()
-    assert not login_lock_status(account.email, "10.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="10.0.0.1")).locked
     assert login_post(Client(), account.email, REMOTE_ADDR="10.0.0.2").status_code == 302
     event = AuditEvent.objects.get(action="account.lock_cleared")
     assert event.actor.email == "staff@example.jp" and event.detail["locks"] == 2

@@ -14,8 +14,9 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.accounts.models import LoginChallenge
-from portal.accounts.services import login_lock_status
+from portal.accounts.selectors import login_lock_status
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.staff import staff_password_post
@@ -52,10 +53,10 @@ def test_the_operator_is_required(staff):
 def test_unlock_a_job_seeker_with_smtp_down(account):
     for _ in range(5):
         login_post(Client(), account.email, WRONG)
-    assert login_lock_status(account.email, "127.0.0.1").locked
+    assert login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     out = run("unlock_jobseeker", account.number, "--operator", "運用 太郎")
     assert "1 lock(s) lifted" in out
-    assert not login_lock_status(account.email, "127.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     event = AuditEvent.objects.get(action="account.lock_cleared")
     assert event.actor_label == "console:運用 太郎" and event.target_id == str(account.user_id)
     run("unlock_jobseeker", account.email.upper(), "--operator", "運用 太郎")  # by address too

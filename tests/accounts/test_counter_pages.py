@@ -7,8 +7,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.accounts.services import login_lock_status
+from portal.accounts.selectors import login_lock_status
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
 from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import login_post
@@ -29,7 +30,7 @@ def counter(client):
 def lock(email, ip="10.0.0.1"):
     for _ in range(5):
         login_post(Client(), email, "Wrong#pass1", REMOTE_ADDR=ip)
-    assert login_lock_status(email, ip).locked
+    assert login_lock_status(email, RequestOrigin(ip=ip)).locked
 
 
 def numbers(response) -> set[str]:
@@ -105,7 +106,7 @@ def test_unlock_button_on_the_page(client, counter, make_account, no_otp):
     assert client.get(unlock).status_code == 405
     response = client.post(unlock, follow=True)
     assert "ログインのロックを解除しました" in response.content.decode()
-    assert not login_lock_status(account.email, "10.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="10.0.0.1")).locked
     event = AuditEvent.objects.get(action="account.lock_cleared")
     assert event.actor == counter
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal.accounts.hashers import TunedArgon2PasswordHasher
-from portal.accounts.services import password_dummy_hash_prepare
+from portal.accounts.services.login import password_dummy_hash_prepare
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.browser_client import BrowserClient as Client

@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from portal.accounts.models import LoginChallenge, TrustedBrowser, UserSession
-from portal.accounts.services import _session_store, jobseeker_change_email
+from portal.accounts.selectors import session_store
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
+from portal.counter.services import jobseeker_change_email
 from portal.registration.models import RegistrationFlow
 from tests.accounts.conftest import PASSWORD, deliver_mail, login_post, otp_from, otp_post
 from tests.browser_client import BrowserClient as Client
@@ -40,13 +42,15 @@ def test_change_ends_everything_mails_both_and_audits(make_account, smtp_server,
     assert open_flows.exists()
     staff = make_account("counter@example.jp").user
 
-    changed = jobseeker_change_email(account, " New@Example.JP ", actor=staff, ip="10.1.1.1")
+    changed = jobseeker_change_email(
+        account, " New@Example.JP ", actor=staff, origin=RequestOrigin(ip="10.1.1.1")
+    )
 
     assert changed.email == "new@example.jp"
     account.user.refresh_from_db()
     assert account.user.email == "new@example.jp"
     # Sessions, trusted browsers, pending one-time passwords and flows are over.
-    assert not _session_store()().exists(session_key)
+    assert not session_store()().exists(session_key)
     assert not UserSession.objects.filter(user=account.user).exists()
     assert trusted.get(reverse("accounts:mypage")).status_code == 302
     assert not TrustedBrowser.objects.filter(user=account.user).exists()

@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from portal.accounts import services
 from portal.accounts.models import LoginChallenge, LoginEvent
+from portal.accounts.services import login as services
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.browser_client import BrowserClient as Client

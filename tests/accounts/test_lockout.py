@@ -1,4 +1,5 @@
-"""Lockout per DESIGN §2: per ID and IP first, a higher account-wide threshold, kept in the
+"""Lockout (docs/architecture.md, "Login"): per ID and IP first,
+ a higher account-wide threshold, kept in the
 database, shown for any ID that reaches it (existing or not), lifted by time, by staff or by a
 reset with the mailed key."""
 
@@ -9,10 +10,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 
-from portal.accounts import services
 from portal.accounts.models import LoginEvent, LoginThrottle
-from portal.accounts.services import login_lock_clear, login_lock_status
+from portal.accounts.selectors import login_lock_status
+from portal.accounts.services import login as services
+from portal.accounts.services.lockout import login_lock_clear
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.browser_client import BrowserClient as Client
 from tests.staff import staff_login
@@ -59,7 +62,7 @@ def test_an_unknown_id_is_locked_exactly_like_a_real_one(account, no_otp):
         locked = normalised(fail(client, login_id, 1), login_id)
         pages[login_id] = (before, locked)
         assert LOCKED in locked
-        assert login_lock_status(login_id, "127.0.0.1").locked
+        assert login_lock_status(login_id, RequestOrigin(ip="127.0.0.1")).locked
     assert pages[account.email] == pages["nobody@example.jp"]
     # Kept in the database under an HMAC of the ID, for both.
     assert LoginThrottle.objects.filter(locked_until__isnull=False).count() == 2
@@ -150,7 +153,7 @@ def test_a_reset_with_the_mailed_key_clears_the_lock(account, no_otp, smtp_serve
         {"password1": "Momiji$2027ok", "password2": "Momiji$2027ok", "key": key},
     )
     assert response.url == reverse("registration:reset_done")
-    assert not login_lock_status(account.email, "127.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     assert login_post(Client(), account.email, "Momiji$2027ok").status_code == 302
 
 
@@ -175,7 +178,7 @@ def test_parallel_guesses_at_an_unknown_id_run_no_more_checks_than_the_threshold
     )
     assert statuses == [200] * 12
     assert len(checks) == settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP
-    assert login_lock_status("nobody@example.jp", "127.0.0.1").locked
+    assert login_lock_status("nobody@example.jp", RequestOrigin(ip="127.0.0.1")).locked
     assert LOCKED in login_post(Client(), "nobody@example.jp").content.decode()
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.accounts.models import LoginEvent, UserSession
-from portal.accounts.services import _session_store
+from portal.accounts.selectors import session_store
 from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from tests.accounts.conftest import NEW_PASSWORD, PASSWORD, deliver_mail, login_post
@@ -118,7 +118,7 @@ def test_password_change_ends_other_sessions_and_mails_a_notice(
     assert here.cookies[settings.SESSION_COOKIE_NAME].value != old_key
     assert here.get(reverse("accounts:profile")).status_code == 200
     assert elsewhere.get(reverse("accounts:mypage")).status_code == 302
-    assert not _session_store()().exists(other_key)
+    assert not session_store()().exists(other_key)
     assert UserSession.objects.filter(user=account.user).count() == 1
     # The new password works, the old one does not.
     assert login_post(Client(), account.email, NEW_PASSWORD).status_code == 302

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser
-from portal.accounts.services import login_lock_status
+from portal.accounts.selectors import login_lock_status
+from portal.core.origin import RequestOrigin
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import (
     NEW_PASSWORD,
@@ -77,7 +78,7 @@ def test_five_wrong_codes_end_the_attempt_and_count_toward_the_lockout(
     page = client.get(response.url).content.decode()
     assert "一時的に停止しています" in page  # 5 wrong codes reached the 5-failure lock
     assert LoginEvent.objects.filter(user=account.user, outcome="otp_failure").count() == 5
-    assert login_lock_status(account.email, "127.0.0.1").locked
+    assert login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     # The attempt is over: even the right code no longer works.
     assert otp_post(client, code).url == reverse("accounts:login")
 
@@ -92,13 +93,13 @@ def test_wrong_codes_end_the_attempt_even_below_the_lock_threshold(account, smtp
     assert response.url == reverse("accounts:login")
     page = client.get(response.url).content.decode()
     assert "5回間違えたため" in page
-    assert not login_lock_status(account.email, "127.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     # The failures were counted: five more password failures reach the raised threshold.
     for _ in range(4):
         login_post(Client(), account.email, "Wrong#pass1")
-    assert not login_lock_status(account.email, "127.0.0.1").locked
+    assert not login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
     login_post(Client(), account.email, "Wrong#pass1")
-    assert login_lock_status(account.email, "127.0.0.1").locked
+    assert login_lock_status(account.email, RequestOrigin(ip="127.0.0.1")).locked
 
 
 def test_expired_code_has_its_own_message(account, smtp_server, clock, settings):

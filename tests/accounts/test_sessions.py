@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from portal.accounts.models import UserSession
-from portal.accounts.services import _session_store
+from portal.accounts.selectors import session_store
 from tests.accounts.conftest import PASSWORD, login_post, otp_from, otp_post
 from tests.browser_client import BrowserClient as Client
 from tests.staff import staff_login
@@ -26,7 +26,7 @@ def test_new_session_key_after_the_one_time_password(account, smtp_server):
     otp_post(client, otp_from(smtp_server, account.email))
     after = session_key(client)
     assert after != before
-    assert not _session_store()().exists(before)
+    assert not session_store()().exists(before)
     assert UserSession.objects.get(user=account.user).session_key == after
 
 
@@ -36,7 +36,7 @@ def test_logout_ends_the_server_session_and_the_old_cookie_is_refused(logged_in,
     response = logged_in.post(reverse("accounts:logout"))
     assert response.url == reverse("accounts:login")
     assert "ログアウトしました" in logged_in.get(response.url).content.decode()
-    assert not _session_store()().exists(old)
+    assert not session_store()().exists(old)
     assert not UserSession.objects.filter(session_key=old).exists()
     # Someone who kept the old cookie gets nothing.
     replay = Client()
@@ -76,7 +76,7 @@ def test_idle_timeout_after_thirty_minutes(logged_in, clock, settings):
     assert response.status_code == 302
     assert response.url == f"{reverse('accounts:login')}?next={reverse('accounts:profile')}"
     assert "操作がなかったため" in logged_in.get(response.url).content.decode()
-    assert not _session_store()().exists(old)
+    assert not session_store()().exists(old)
     assert logged_in.get(reverse("accounts:mypage")).status_code == 302
 
 
@@ -87,7 +87,7 @@ def test_idle_timeout_leaves_anonymous_sessions_alone(account, smtp_server, cloc
     key = session_key(client)
     clock.advance(minutes=31)
     client.get(reverse("registration:top"))
-    assert session_key(client) == key and _session_store()().exists(key)
+    assert session_key(client) == key and session_store()().exists(key)
 
 
 def test_idle_timeout_applies_to_staff_admin(client, clock, smtp_server):

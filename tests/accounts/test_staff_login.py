@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLResolver, reverse
 
 from portal.accounts.models import LoginChallenge, LoginEvent, LoginThrottle
-from portal.accounts.services import login_key
+from portal.accounts.selectors import login_key
 from portal.accounts.staff_auth import STAFF_VERIFIED_SESSION_KEY
 from tests.accounts.conftest import PASSWORD
 from tests.staff import staff_force_login, staff_login, staff_otp_from, staff_password_post
@@ -53,7 +53,7 @@ def test_staff_login_asks_for_the_mailed_one_time_password(client, staff, smtp_s
 def test_a_staff_login_is_never_skipped_by_a_trusted_browser_cookie(client, staff, smtp_server):
     from django.conf import settings
 
-    from portal.accounts.services import trusted_browser_create
+    from portal.accounts.services.trusted_browsers import trusted_browser_create
 
     _browser, value = trusted_browser_create(staff)
     client.cookies[settings.TRUSTED_BROWSER_COOKIE_NAME] = value

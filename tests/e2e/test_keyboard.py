@@ -1,6 +1,6 @@
 """The keyboard alone: the whole journey with Tab, Space, Enter and typing, a visible focus on
 every stop; and the error summary, focused after a bad submit, whose links put the focus on
-their fields (DESIGN §6)."""
+their fields (docs/architecture.md, "Forms")."""
 
 import pytest
 from playwright.sync_api import Page, expect

@@ -1,5 +1,5 @@
 """① The agree checkbox unlocks only once both documents were scrolled to their end — by mouse
-wheel or by keyboard — and at once when a document fits its box (DESIGN §2)."""
+wheel or by keyboard — and at once when a document fits its box (the seed's terms screen)."""
 
 import pytest
 from playwright.sync_api import expect

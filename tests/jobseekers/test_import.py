@@ -9,7 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.audit.models import AuditEvent
-from portal.jobseekers.importer import ImportFileError, detect_encoding, jobseeker_import
+from portal.jobseekers.csv_encoding import ImportFileError, detect_encoding
+from portal.jobseekers.importer import jobseeker_import
 from portal.jobseekers.models import JobSeeker
 
 pytestmark = pytest.mark.django_db

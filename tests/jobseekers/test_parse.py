@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from portal.jobseekers.services import email_valid, jobseeker_parse
+from portal.jobseekers.parsing import email_valid, jobseeker_parse
 
 ADDRESSES = [
     "taro@example.jp",

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
 from portal.jobseekers.models import JobSeeker, JobSeekerUpload
 from portal.jobseekers.uploads import csv_cell_safe
 from tests.jobseekers.conftest import HEADER
@@ -166,7 +167,7 @@ def test_the_running_mail_worker_imports_an_upload_in_its_own_thread(
     settings.CSV_UPLOAD_DIR = tmp_path / "uploads"
     content = ("\r\n".join([HEADER, LINES[0]]) + "\r\n").encode()
     upload = jobseeker_upload_create(
-        SimpleUploadedFile("one.csv", content), actor=None, ip="127.0.0.1"
+        SimpleUploadedFile("one.csv", content), actor=None, origin=RequestOrigin(ip="127.0.0.1")
     )
     monkeypatch.setattr(deliver_mail.signal, "signal", lambda *args: None)
     command = deliver_mail.Command()

@@ -8,9 +8,11 @@ import pytest
 from django.db import connection, transaction
 
 from portal.audit.models import AuditEvent
+from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.jobseekers import services
 from portal.jobseekers.models import JobSeeker
-from portal.jobseekers.services import JobSeekerRecord, jobseeker_upsert_batch
+from portal.jobseekers.parsing import JobSeekerRecord
+from portal.jobseekers.services import jobseeker_upsert_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +47,9 @@ def test_rules_in_order():
         rec(4, "k2@x.jp"),  # 10 update e-mail (pending)
         rec(16, "k@x.jp"),  # 11 held by 4 at the start of the batch
     ]
-    result = jobseeker_upsert_batch(batch, actor_label="staff", ip="192.0.2.1", source="test")
+    result = jobseeker_upsert_batch(
+        batch, actor_label="staff", origin=RequestOrigin(ip="192.0.2.1"), source="test"
+    )
     assert (result.created, result.updated, result.unchanged) == (2, 2, 1)
     reasons = dict(result.rejected)
     assert sorted(reasons) == [2, 3, 4, 6, 8, 9, 11]
@@ -139,7 +143,7 @@ def _both_paths(rng):
     for record in _random_batch(rng, 20):
         start.setdefault(record.number, record)
     services._upsert_batch_orm(
-        list(start.values()), actor=None, actor_label="seed", ip=None, source="seed"
+        list(start.values()), actor=None, actor_label="seed", origin=NO_REQUEST, source="seed"
     )
     JobSeeker.objects.filter(number__in=rng.sample(sorted(start), k=len(start) // 2)).update(
         status=JobSeeker.Status.ACTIVE
@@ -149,7 +153,9 @@ def _both_paths(rng):
     outcomes = {}
     for name, path in (("orm", services._upsert_batch_orm), ("copy", services._upsert_batch_copy)):
         with transaction.atomic():
-            result = path(batch, actor=None, actor_label="x", ip="192.0.2.9", source="t")
+            result = path(
+                batch, actor=None, actor_label="x", origin=RequestOrigin(ip="192.0.2.9"), source="t"
+            )
             outcomes[name] = (result, _snapshot())
             transaction.set_rollback(True)
     return outcomes

@@ -15,7 +15,8 @@ from django.utils import timezone
 from portal.mail import services as mail_services
 from portal.mail.management.commands import deliver_mail
 from portal.mail.models import MailAttempt, MailWorker, OutboundMail
-from portal.mail.services import DeliveryReport, DeliveryWorker, mail_queue
+from portal.mail.services import DeliveryReport, mail_queue
+from portal.mail.worker import DeliveryWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

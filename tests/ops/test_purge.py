@@ -12,12 +12,14 @@ from django.db import connection
 
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_record
+from portal.core.origin import RequestOrigin
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 from portal.ops.models import PurgedFlowCount
 from portal.registration import services
 from portal.registration.flow import EndReason, Purpose, Stage
 from portal.registration.models import RegistrationFlow
+from portal.registration.terms import terms_versions
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,7 @@ def purge(*args) -> str:
 
 
 def _flow(stage=Stage.TERMS_AGREED, reason=""):
-    flow = services.flow_start(Purpose.REGISTER)
+    flow = services.flow_start(Purpose.REGISTER, **terms_versions())
     RegistrationFlow.objects.filter(pk=flow.pk).update(stage=stage, ended_reason=reason)
     return flow.pk
 
@@ -151,7 +153,7 @@ def test_login_records_go_when_nothing_can_use_them(settings, clock):
     from django.contrib.auth import get_user_model
 
     from portal.accounts.models import LoginChallenge, LoginEvent, TrustedBrowser, UserSession
-    from portal.accounts.services import trusted_browser_create
+    from portal.accounts.services.trusted_browsers import trusted_browser_create
 
     settings.RETENTION_LOGIN_EVENTS_DAYS = 365
     user = get_user_model().objects.create_user("rec@example.jp", "Rec#pass1234")
@@ -175,15 +177,15 @@ def test_login_records_go_when_nothing_can_use_them(settings, clock):
 
 def test_idle_failure_counters_go_unless_they_hold_a_lock(settings, clock):
     from portal.accounts.models import LoginThrottle
-    from portal.accounts.services import login_failure_record
+    from portal.accounts.services.lockout import login_failure_record
 
     settings.LOGIN_FAILURE_WINDOW_MINUTES = 60
     settings.LOGIN_LOCK_MINUTES = 120
-    login_failure_record("idle@example.jp", ip="10.0.0.1")
+    login_failure_record("idle@example.jp", origin=RequestOrigin(ip="10.0.0.1"))
     for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP):
-        login_failure_record("locked@example.jp", ip="10.0.0.2")
+        login_failure_record("locked@example.jp", origin=RequestOrigin(ip="10.0.0.2"))
     clock.advance(minutes=61)
-    login_failure_record("recent@example.jp", ip="10.0.0.3")
+    login_failure_record("recent@example.jp", origin=RequestOrigin(ip="10.0.0.3"))
 
     def left():
         return sorted((row.ip, row.scope) for row in LoginThrottle.objects.all())
@@ -204,10 +206,10 @@ def test_tracked_sessions_go_when_their_session_has_ended_whatever_their_age(set
     from django.contrib.auth import get_user_model
 
     from portal.accounts.models import UserSession
-    from portal.accounts.services import _session_store
+    from portal.accounts.selectors import session_store
 
     user = get_user_model().objects.create_user("tracked@example.jp", "Rec#pass1234")
-    live = _session_store()()
+    live = session_store()()
     live["x"] = 1
     live.create()
     UserSession.objects.create(user=user, session_key=live.session_key)
@@ -225,11 +227,12 @@ def test_a_row_moved_to_a_new_key_while_purge_looked_is_kept(settings, monkeypat
     from django.contrib.auth import get_user_model
 
     from portal.accounts.models import UserSession
-    from portal.accounts.services import _session_store, user_session_rekey, user_sessions_end
+    from portal.accounts.selectors import session_store
+    from portal.accounts.services.sessions import user_session_rekey, user_sessions_end
     from portal.ops import services as ops_services
 
     user = get_user_model().objects.create_user("rekeyed@example.jp", "Rec#pass1234")
-    session = _session_store()()
+    session = session_store()()
     session["x"] = 1
     session.create()
     UserSession.objects.create(user=user, session_key=session.session_key)
@@ -246,4 +249,4 @@ def test_a_row_moved_to_a_new_key_while_purge_looked_is_kept(settings, monkeypat
     assert "login_records=0" in purge()
     assert list(UserSession.objects.values_list("session_key", flat=True)) == [session.session_key]
     assert user_sessions_end(user) == 1  # still ends the live session
-    assert not _session_store()().exists(session.session_key)
+    assert not session_store()().exists(session.session_key)

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from portal.accounts.services import jobseeker_change_email
 from portal.audit.models import AuditEvent
+from portal.counter.services import jobseeker_change_email
 from portal.jobseekers.models import JobSeeker
 from portal.passkeys.models import Passkey
 from tests.accounts.conftest import PASSWORD

@@ -1,4 +1,5 @@
-"""Each password rule of the seed and DESIGN §2, named in its own message on screen ③."""
+"""Each password rule of the seed (docs/architecture.md, "Password policy"), named in its own
+message on screen ③."""
 
 import pytest
 from django.urls import reverse

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.accounts.management.commands._console import add_operator_argument, operator_label
-from portal.accounts.services import login_lock_clear
+from portal.accounts.services.lockout import login_lock_clear
 from portal.jobseekers.models import JobSeeker
-from portal.jobseekers.services import parse_email
+from portal.jobseekers.parsing import parse_email
 
 
 class Command(BaseCommand):

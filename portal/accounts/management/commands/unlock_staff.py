@@ -5,7 +5,7 @@ from portal.accounts.management.commands._console import (
     operator_label,
     staff_account,
 )
-from portal.accounts.services import login_lock_clear
+from portal.accounts.services.lockout import login_lock_clear
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from portal.jobseekers.uploads import jobseeker_upload_run_next
-from portal.mail.services import DATABASE_UNREACHABLE, DeliveryWorker, mail_deliver_due
+from portal.mail.services import DATABASE_UNREACHABLE, mail_deliver_due
+from portal.mail.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
