@@ -30,6 +30,7 @@ from portal.mail.models import OutboundMail
 from portal.mail.services import mail_queue
 from portal.passkeys.selectors import passkey_list
 from portal.passkeys.services import passkeys_remove_all
+from portal.registration.answers import STATUS_GETTING_KEY, identity_answer
 from portal.registration.flow import EndReason, Purpose, Stage, check_transition
 from portal.registration.keys import key_namespace, key_rules, key_state
 from portal.registration.mail_cap import flow_mail_cap_check
@@ -117,35 +118,6 @@ def flow_end_if_expired(flow: RegistrationFlow | None) -> RegistrationFlow | Non
 
 
 # --- ② identity -------------------------------------------------------------------------------
-
-# Which mail each answer to ② gets, per purpose. The answer on screen is always the same.
-_MAIL_FOR = {
-    Purpose.REGISTER: {
-        "key": "registration_key",
-        JobSeeker.Status.ACTIVE: "registration_already_open",
-        JobSeeker.Status.LOCKED: "account_suspended",
-    },
-    Purpose.RESET: {
-        "key": "reset_key",
-        JobSeeker.Status.PENDING: "reset_not_open",
-        JobSeeker.Status.LOCKED: "account_suspended",
-    },
-}
-_STATUS_GETTING_KEY = {
-    Purpose.REGISTER: JobSeeker.Status.PENDING,
-    Purpose.RESET: JobSeeker.Status.ACTIVE,
-}
-
-
-def _identity_answer(purpose: Purpose, jobseeker: JobSeeker | None, birth_date: dt.date):
-    """(mail kind, whether it is sent, whether it carries a working key) for an answer to ②."""
-    if jobseeker is None:
-        return "identity_mismatch", False, False
-    if jobseeker.birth_date != birth_date:
-        return "identity_mismatch", True, False
-    if jobseeker.status == _STATUS_GETTING_KEY[purpose]:
-        return _MAIL_FOR[purpose]["key"], True, True
-    return _MAIL_FOR[purpose].get(jobseeker.status, "identity_mismatch"), True, False
 
 
 def _issue_key(flow: RegistrationFlow, *, kind: str, deliver: bool, with_key: bool, language: str):
@@ -244,7 +216,7 @@ def _submit_identity_locked(flow, email, birth_date, *, origin, language):
             _resend_check(flow, now, cooldown=address == flow.email)
             resends += 1
         jobseeker = JobSeeker.objects.filter(email__lower=address).first()
-        kind, deliver, with_key = _identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
+        kind, deliver, with_key = identity_answer(Purpose(flow.purpose), jobseeker, birth_date)
         flow_mail_cap_check(address, with_key=with_key)
         flow.email = address
         _supersede_key_mail(flow)
@@ -433,7 +405,7 @@ def _complete_locked(
         if not usable or jobseeker is None or flow.jobseeker_id != jobseeker.pk:
             return _count_wrong_key(flow, origin)
         if (
-            jobseeker.status != _STATUS_GETTING_KEY[Purpose(flow.purpose)]
+            jobseeker.status != STATUS_GETTING_KEY[Purpose(flow.purpose)]
             or jobseeker.email.lower() != flow.email
         ):
             # The register changed since the key was sent: the account was opened in another

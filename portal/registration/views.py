@@ -8,8 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -30,6 +28,14 @@ from portal.registration.flow import (
     TransitionError,
 )
 from portal.registration.forms import IdentityForm, PasswordForm, TermsForm
+from portal.registration.messages import (
+    KEY_EXPIRED_MESSAGE,
+    START_REFUSED,
+    minute_text,
+    resend_possible_at,
+    resend_refused_message,
+    wrong_key_message,
+)
 from portal.registration.selectors import flow_get
 from portal.registration.terms import DOCUMENTS, terms_load
 
@@ -158,7 +164,7 @@ def terms(request):
                     origin=request_origin(request),
                 )
             except Refused as refusal:  # TERMS_OUTDATED, RATE_LIMITED
-                messages.error(request, _START_REFUSED[refusal.reason])
+                messages.error(request, START_REFUSED[refusal.reason])
                 return redirect("registration:terms")
             request.session[_session_key(Purpose.REGISTER)] = flow.pk
             return redirect("registration:identity")
@@ -170,94 +176,6 @@ def terms(request):
         "registration/terms.html",
         {"form": form, "privacy": privacy, "mypage": mypage, "step": 1},
     )
-
-
-# Each reason the registration services refuse for is mapped to a message here
-# (docs/architecture.md, "Refusals"): flow_start's, the resend's and ②'s (which differ, since
-# ② after 「メールアドレスを変更する」 asked for no resend), WRONG_KEY and KEY_EXPIRED.
-# FLOW_ENDED, TOO_MANY_WRONG_KEYS, NOT_READY send the browser to where its flow stands
-# (_resume); ALREADY_COMPLETED goes on to the completion screen.
-_RATE_LIMITED_MESSAGE = gettext_lazy(
-    "短時間に多くの申込みがありました。しばらく時間をおいてから、もう一度お試しください。"
-)
-
-_START_REFUSED = {
-    Reason.TERMS_OUTDATED: gettext_lazy(
-        "利用規約等が更新されました。改めて最後までご確認のうえ、同意してください。"
-    ),
-    Reason.RATE_LIMITED: _RATE_LIMITED_MESSAGE,
-}
-
-_RESEND_REFUSED = {
-    Reason.RESEND_TOO_SOON: gettext_lazy(
-        "認証キーの再送信は、%(time)s以降にできます。少し待ってからもう一度押してください。"
-    ),
-    Reason.RESEND_LIMIT: gettext_lazy(
-        "認証キーの再送信は%(n)d回までです。メールが届かない場合は、メール受信制限の設定と"
-        "メールアドレスを確認し、はじめからやり直してください。"
-    ),
-}
-
-
-# ② after 「メールアドレスを変更する」: the person asked for no resend, only for a key.
-_IDENTITY_REFUSED = {
-    Reason.RESEND_TOO_SOON: gettext_lazy(
-        "同じメールアドレスへの新しい認証キーは、%(time)s以降に送信できます。"
-        "しばらく待ってから「次へ進む」を押してください。"
-    ),
-    Reason.RESEND_LIMIT: gettext_lazy(
-        "この手続きで送信できる認証キーの回数（%(n)d回）を超えました。"
-        "メールアドレスを確認し、はじめからやり直してください。"
-    ),
-}
-
-
-def _hour_text(moment: dt.datetime) -> str:
-    """「本日15時」「明日9時」: the hour from which `moment` is past, never the minute."""
-    local = timezone.localtime(moment)
-    hour = local.replace(minute=0, second=0, microsecond=0)
-    if hour < local:
-        hour += dt.timedelta(hours=1)
-    days = (hour.date() - timezone.localtime(clock_now()).date()).days
-    if days <= 0:
-        return _("本日%(hour)d時") % {"hour": hour.hour}
-    if days == 1:
-        return _("明日%(hour)d時") % {"hour": hour.hour}
-    return _("明後日%(hour)d時") % {"hour": hour.hour}
-
-
-def _minute_text(moment: dt.datetime) -> str:
-    """「12時05分」: the minute from which `moment` is past (rounded up)."""
-    local = timezone.localtime(moment)
-    minute = local.replace(second=0, microsecond=0)
-    if minute < local:
-        minute += dt.timedelta(minutes=1)
-    return date_format(minute, "G時i分")
-
-
-def _mail_cap_message(refusal: Refused) -> str:
-    return _(
-        "このメールアドレスには、送信できるメールの回数の上限に達したため、"
-        "いまはこれ以上メールをお送りできません。%(when)s以降にもう一度お試しください。"
-    ) % {"when": _hour_text(refusal.lifts_at)}
-
-
-def _resend_possible_at(flow) -> dt.datetime | None:
-    if flow.key_requested_at is None:
-        return None
-    return flow.key_requested_at + dt.timedelta(seconds=settings.FLOW_RESEND_COOLDOWN_SECONDS)
-
-
-def _resend_refused_message(refusal: Refused, flow=None, *, at_identity: bool = False) -> str:
-    if refusal.reason == Reason.RATE_LIMITED:
-        return str(_RATE_LIMITED_MESSAGE)
-    if refusal.reason == Reason.MAIL_CAPPED:
-        return _mail_cap_message(refusal)
-    possible_at = _resend_possible_at(flow) if flow is not None else None
-    values = {"time": _minute_text(possible_at) if possible_at else ""}
-    if at_identity:
-        return _IDENTITY_REFUSED[refusal.reason] % {**values, "n": settings.FLOW_MAX_RESENDS + 1}
-    return _RESEND_REFUSED[refusal.reason] % {**values, "n": settings.FLOW_MAX_RESENDS}
 
 
 def _identity_submit(request, form, flow, purpose: Purpose):
@@ -277,7 +195,7 @@ def _identity_submit(request, form, flow, purpose: Purpose):
     except Refused as refusal:
         if refusal.subject is not None:
             request.session[_session_key(purpose)] = refusal.subject.pk
-        form.add_error(None, _resend_refused_message(refusal, refusal.subject, at_identity=True))
+        form.add_error(None, resend_refused_message(refusal, refusal.subject, at_identity=True))
         return None
     request.session[_session_key(purpose)] = flow.pk
     # Kept so that ② after 「メールアドレスを変更する」 shows it again (not a secret).
@@ -336,20 +254,6 @@ def identity(request):
     )
 
 
-def _wrong_key_message(refusal: Refused) -> str:
-    return _(
-        "認証キーが正しくありません。メールに記載された認証キーを確認して入力してください"
-        "（あと%(n)d回間違えると手続きが無効になります）。"
-        "新しい認証キーを再送信した場合は、最新のメールの認証キーを入力してください。"
-    ) % {"n": refusal.tries_left}
-
-
-_KEY_EXPIRED_MESSAGE = gettext_lazy(
-    "認証キーの有効期限（メール配信から%(minutes)d分）が切れています。"
-    "「認証キーを再送信する」で新しい認証キーを受け取るか、はじめからやり直してください。"
-)
-
-
 def _password(request, purpose: Purpose, screen: str, template: str, done: str, actions: dict):
     posted = request.method == "POST"
     flow, elsewhere = _resume(request, purpose, screen, with_key_mail=posted)
@@ -375,10 +279,10 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
                 request.session[_completed_key(purpose)] = flow.pk
                 return redirect(done)
             if refusal.reason == Reason.WRONG_KEY:
-                form.add_error("key", _wrong_key_message(refusal))
+                form.add_error("key", wrong_key_message(refusal))
             elif refusal.reason == Reason.KEY_EXPIRED:
                 form.add_error(
-                    "key", _KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}
+                    "key", KEY_EXPIRED_MESSAGE % {"minutes": settings.AUTH_KEY_LIFETIME_MINUTES}
                 )
             else:  # ended, or moved back to ② in another tab: show where it stands
                 return _resume(request, purpose, screen)[1] or redirect(screen)
@@ -388,7 +292,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
     if posted:  # nothing typed on ③ is kept: passwords and the key are secrets
         return form_state_keep(request, form)
     form_state_restore(request, form)
-    resend_at = _resend_possible_at(flow)
+    resend_at = resend_possible_at(flow)
     return _render(
         request,
         template,
@@ -401,7 +305,7 @@ def _password(request, purpose: Purpose, screen: str, template: str, done: str, 
             "lifetime_minutes": settings.AUTH_KEY_LIFETIME_MINUTES,
             "resends_left": max(0, settings.FLOW_MAX_RESENDS - flow.resends),
             "resend_at": (
-                _minute_text(resend_at) if resend_at and resend_at > clock_now() else None
+                minute_text(resend_at) if resend_at and resend_at > clock_now() else None
             ),
             "is_reset": purpose == Purpose.RESET,
             "password_rules": password_rules_list(),
@@ -437,7 +341,7 @@ def _resend(request, purpose: Purpose, screen: str):
     except TransitionError:  # another tab completed or ended the flow meanwhile
         return _resume(request, purpose, screen)[1] or redirect(screen)
     except Refused as refusal:
-        messages.error(request, _resend_refused_message(refusal, flow))
+        messages.error(request, resend_refused_message(refusal, flow))
     else:
         messages.success(
             request,
