@@ -40,7 +40,7 @@ def staff_allowed(user) -> bool:
     return user is not None and user.is_active and user.is_staff
 
 
-def staff_password_check(login_id: str, password: str, *, origin: RequestOrigin) -> LoginStarted:
+def staff_login_start(login_id: str, password: str, *, origin: RequestOrigin) -> LoginStarted:
     """The first staff login step. An ID that is not an active staff account (a job seeker's
     included) is handled exactly like an unknown ID: the dummy hash is checked, the attempt is
     counted and never refunded, so this page cannot confirm a job seeker's password.

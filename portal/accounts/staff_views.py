@@ -68,7 +68,7 @@ def staff_login_view(request, site, extra_context=None):
     form = StaffLoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            started = staff_auth.staff_password_check(
+            started = staff_auth.staff_login_start(
                 form.cleaned_data["username"],
                 form.cleaned_data["password"],
                 origin=request_origin(request),

@@ -7,6 +7,8 @@ class PasskeysConfig(AppConfig):
     verbose_name = "パスキー"
 
     def ready(self) -> None:
+        # Imported here, not at the top: admin.site is set up and the checks registered only
+        # once the app registry is ready (Django's AppConfig.ready()); no import circle.
         from django.contrib import admin
 
         from portal.passkeys import checks  # noqa: F401 (registers the settings check)
