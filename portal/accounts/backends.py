@@ -21,7 +21,7 @@ from portal.core.text import normalize_email
 class LockoutModelBackend(ModelBackend):
     def get_user(self, user_id):
         """The session's account with its job seeker in one query: every My Page request
-        checks both (accounts.services.mypage_allowed)."""
+        checks both (accounts.selectors.mypage_allowed)."""
         user_model = get_user_model()
         try:
             user = user_model._default_manager.select_related("jobseeker").get(pk=user_id)
