@@ -16,7 +16,11 @@ from django.db import transaction
 from portal.accounts.models import LoginChallenge, LoginEvent
 from portal.accounts.selectors import login_key, user_for_login
 from portal.accounts.services.lockout import login_failure_refund
-from portal.accounts.services.login import LoginStarted, login_complete, login_password_attempt
+from portal.accounts.services.login import (
+    LoginStarted,
+    login_complete,
+    login_password_first_step,
+)
 from portal.accounts.services.otp import (
     login_challenge_resend,
     login_challenge_start,
@@ -58,19 +62,9 @@ def staff_login_start(login_id: str, password: str, *, origin: RequestOrigin) ->
     user = user_for_login(login_id)
     if not staff_allowed(user):
         user = None
-    try:
-        login_password_attempt(
-            login_id,
-            password,
-            user=user,
-            origin=origin,
-            channel=LoginEvent.Channel.STAFF,
-            refund=False,
-        )
-    except Refused as refusal:
-        if refusal.locked_until is not None:
-            raise Refused(Reason.LOCKED, locked_until=refusal.locked_until) from None
-        raise
+    login_password_first_step(
+        login_id, password, user=user, origin=origin, channel=LoginEvent.Channel.STAFF
+    )
     if not settings.STAFF_LOGIN_OTP_ENABLED:
         return LoginStarted(user)  # staff_login_complete clears the count
     login_failure_refund(login_key(login_id), origin)

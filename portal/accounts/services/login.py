@@ -113,6 +113,34 @@ def login_password_attempt(
     raise Refused(Reason.LOGIN_FAILED, locked_until=lock.locked_until)
 
 
+def login_password_first_step(
+    login_id: str,
+    password: str,
+    *,
+    user,
+    origin: RequestOrigin,
+    channel: str = LoginEvent.Channel.MYPAGE,
+    allowed=lambda user: True,
+) -> None:
+    """A login page's password step (My Page's and the staff admin's): the attempt is left
+    counted when right (the caller logs in or refunds it). Raises Refused(LOCKED, locked_until)
+    for an ID locked before or by this failure, else Refused(LOGIN_FAILED)."""
+    try:
+        login_password_attempt(
+            login_id,
+            password,
+            user=user,
+            origin=origin,
+            channel=channel,
+            allowed=allowed,
+            refund=False,
+        )
+    except Refused as refusal:
+        if refusal.locked_until is not None:
+            raise Refused(Reason.LOCKED, locked_until=refusal.locked_until) from None
+        raise
+
+
 # --- Login ------------------------------------------------------------------------------------
 
 
@@ -145,19 +173,7 @@ def login_start(
     ):
         raise Refused(Reason.RATE_LIMITED)
     user = user_for_login(login_id)
-    try:
-        login_password_attempt(
-            login_id,
-            password,
-            user=user,
-            origin=origin,
-            allowed=mypage_allowed,
-            refund=False,
-        )
-    except Refused as refusal:
-        if refusal.locked_until is not None:
-            raise Refused(Reason.LOCKED, locked_until=refusal.locked_until) from None
-        raise
+    login_password_first_step(login_id, password, user=user, origin=origin, allowed=mypage_allowed)
     if not settings.LOGIN_OTP_ENABLED or trusted_browser_use(user, trusted_cookie):
         # The caller logs in now: login_complete clears the counters, this attempt with them.
         return LoginStarted(user)

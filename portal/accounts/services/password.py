@@ -39,19 +39,7 @@ def account_password_change(
     counts toward the lockout like a failed login. Ends the account's other sessions, revokes
     every trusted browser, mails a notice and writes an audit event. Raises Refused: LOCKED
     (with locked_until), CURRENT_PASSWORD_WRONG, PASSWORD_UNCHANGED."""
-    lock = login_lock_status(user.email, origin)
-    if lock.locked:
-        raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
-    if not user.check_password(current_password):
-        lock = login_failure_record(
-            user.email,
-            origin=origin,
-            user=user,
-            outcome=LoginEvent.Outcome.CURRENT_PASSWORD_FAILURE,
-        )
-        if lock.locked:
-            raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
-        raise Refused(Reason.CURRENT_PASSWORD_WRONG)
+    _current_password_check(user, lambda: user.check_password(current_password), origin)
     if new_password == current_password:
         raise Refused(Reason.PASSWORD_UNCHANGED)
     now = clock.now()
@@ -86,11 +74,17 @@ def account_current_password_verify(user, password: str, *, origin: RequestOrigi
     form already refused: one submission then reports every problem at once. A wrong one
     counts toward the lockout exactly as in account_password_change; a locked ID checks
     nothing. Raises Refused: LOCKED (with locked_until), CURRENT_PASSWORD_WRONG."""
+    # check_password, not user.check_password: a right answer here changes nothing (no rehash).
+    _current_password_check(user, lambda: check_password(password, user.password), origin)
+
+
+def _current_password_check(user, right, origin: RequestOrigin) -> None:
+    """A locked ID checks nothing; `right()` is asked only then; a wrong current password
+    counts toward the lockout like a failed login."""
     lock = login_lock_status(user.email, origin)
     if lock.locked:
         raise Refused(Reason.LOCKED, locked_until=lock.locked_until)
-    # check_password, not user.check_password: a right answer here changes nothing (no rehash).
-    if check_password(password, user.password):
+    if right():
         return
     lock = login_failure_record(
         user.email,
