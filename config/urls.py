@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.api.api import api
+
 admin.site.site_header = "求職者マイページ 窓口管理"
 admin.site.site_title = "窓口管理"
 admin.site.index_title = "窓口業務"
@@ -11,6 +13,7 @@ urlpatterns = [
     path("", include("portal.accounts.urls")),
     path("staff/", admin.site.urls),
     path("", include("portal.ops.urls")),
+    path("api/v1/", api.urls),
 ]
 
 # The service's own error pages: they never read the request's body (see portal.core.views).

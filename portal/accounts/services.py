@@ -915,7 +915,8 @@ def jobseeker_change_email(
                 )
             current.email = email
             current.updated_at = now
-            current.save(update_fields=["email", "updated_at"])
+            current.version += 1
+            current.save(update_fields=["email", "updated_at", "version"])
             sessions = browsers = 0
             if user is not None:
                 user.email = email

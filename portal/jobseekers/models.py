@@ -46,6 +46,8 @@ class JobSeeker(models.Model):
     )
     created_at = models.DateTimeField(_("登録日時"), default=now)
     updated_at = models.DateTimeField(_("更新日時"), default=now)
+    # Counts the record's writes through the register's upsert; the API's ETag.
+    version = models.PositiveIntegerField(_("版"), default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("求職者")

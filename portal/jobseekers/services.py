@@ -362,6 +362,7 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResul
                 for name in decision.changed:
                     setattr(current, name, getattr(record, name))
                 current.updated_at = now
+                current.version += 1
                 update_fields.update(decision.changed)
                 to_update.append(current)
                 detail = {"source": source, "fields": decision.changed}
@@ -382,7 +383,7 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResul
             JobSeeker.objects.bulk_create(to_create, batch_size=500)
         if to_update:
             JobSeeker.objects.bulk_update(
-                to_update, [*sorted(update_fields), "updated_at"], batch_size=500
+                to_update, [*sorted(update_fields), "updated_at", "version"], batch_size=500
             )
         if events:
             AuditEvent.objects.bulk_create(events, batch_size=500)
@@ -498,7 +499,8 @@ WITH created AS (
         email = CASE WHEN 'email' = ANY(p.changed) THEN p.email ELSE js.email END,
         birth_date = p.birth_date,
         office = p.office,
-        updated_at = %(now)s
+        updated_at = %(now)s,
+        version = js.version + 1
     FROM jobseeker_upsert_plan p
     WHERE p.action = 'update' AND js.id = p.js_id
       AND (js.status = 'pending' OR NOT 'email' = ANY(p.changed))

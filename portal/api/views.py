@@ -1,0 +1,148 @@
+"""The integration API's operations. Each one maps a request to the register's and the
+accounts' services (the same ones the staff admin and the CSV import call) and their
+outcomes to responses; rules live in the services."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from ninja import Path, Router, Status
+
+from portal.accounts.services import account_status_get, mails_recent_list
+from portal.api.auth import TokenAuth
+from portal.api.problems import ApiProblem, Problem
+from portal.api.schemas import NUMBER_PATTERN, JobSeekerIn, JobSeekerOut
+from portal.core.text import normalize_input
+from portal.jobseekers.models import JobSeeker
+from portal.jobseekers.services import jobseeker_parse, jobseeker_save
+
+router = Router(tags=["jobseekers"])
+
+READ = TokenAuth("register:read")
+WRITE = TokenAuth("register:write")
+ERRORS = {401: Problem, 403: Problem, 422: Problem, 429: Problem}
+
+
+def actor_label(request) -> str:
+    return f"API:{request.auth.client.name}"[:150]
+
+
+def field_errors(exc: DjangoValidationError) -> list[dict]:
+    if hasattr(exc, "error_dict"):
+        return [
+            {"field": name, "message": message}
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return [{"field": "body", "message": message} for message in exc.messages]
+
+
+def _number(value: str) -> str:
+    return normalize_input(value)
+
+
+def _etag(jobseeker: JobSeeker) -> str:
+    return f'"{jobseeker.version}"'
+
+
+def _account(jobseeker: JobSeeker) -> dict:
+    status = account_status_get(jobseeker)
+    user = jobseeker.user
+    if status.locked_until is not None or jobseeker.status == JobSeeker.Status.LOCKED:
+        state = "locked"
+    elif user is not None and user.is_active:
+        state = "active"
+    else:
+        state = "pending"
+    return {
+        "state": state,
+        "locked_until": status.locked_until,
+        "opened_at": user.date_joined if user is not None else None,
+        "last_login": status.last_login,
+    }
+
+
+def jobseeker_out(jobseeker: JobSeeker) -> dict:
+    return {
+        "number": jobseeker.number,
+        "name": jobseeker.name,
+        "name_kana": jobseeker.name_kana,
+        "email": jobseeker.email,
+        "birth_date": jobseeker.birth_date,
+        "office": jobseeker.office,
+        "version": jobseeker.version,
+        "account": _account(jobseeker),
+        "mails": [
+            {"kind": m.kind, "status": m.status, "created_at": m.created_at}
+            for m in mails_recent_list(jobseeker.email)
+        ],
+    }
+
+
+def _get(number: str) -> JobSeeker:
+    jobseeker = JobSeeker.objects.select_related("user").filter(number=_number(number)).first()
+    if jobseeker is None:
+        raise ApiProblem(404, "not-found", "No job seeker has this number.")
+    return jobseeker
+
+
+@router.get(
+    "/jobseekers/{number}",
+    auth=READ,
+    response={200: JobSeekerOut, 404: Problem, **ERRORS},
+    summary="Read a job seeker and their account",
+)
+def jobseeker_read(
+    request, response: HttpResponse, number: str = Path(..., pattern=NUMBER_PATTERN)
+):
+    jobseeker = _get(number)
+    response["ETag"] = _etag(jobseeker)
+    return Status(200, jobseeker_out(jobseeker))
+
+
+def _if_match(request, current: JobSeeker | None) -> None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    if current is None or ("*" not in tags and _etag(current) not in tags):
+        raise ApiProblem(
+            412, "precondition-failed", "The record changed since the version in If-Match."
+        )
+
+
+@router.put(
+    "/jobseekers/{number}",
+    auth=WRITE,
+    response={200: JobSeekerOut, 201: JobSeekerOut, 409: Problem, 412: Problem, **ERRORS},
+    summary="Create or update a job seeker (idempotent)",
+)
+def jobseeker_put(
+    request,
+    response: HttpResponse,
+    payload: JobSeekerIn,
+    number: str = Path(..., pattern=NUMBER_PATTERN),
+):
+    number = _number(number)
+    try:
+        record = jobseeker_parse({**payload.dict(), "number": number})
+    except DjangoValidationError as exc:
+        raise ApiProblem(422, "validation", errors=field_errors(exc)) from None
+    with transaction.atomic():
+        current = JobSeeker.objects.select_for_update().filter(number=number).first()
+        _if_match(request, current)
+        try:
+            jobseeker = jobseeker_save(
+                record, actor_label=actor_label(request), ip=request.api_ip, source="api"
+            )
+        except DjangoValidationError as exc:
+            slug = "conflict"
+            if (
+                current is not None
+                and current.status != JobSeeker.Status.PENDING
+                and current.email.lower() != record.email.lower()
+            ):
+                slug = "email-change-required"
+            raise ApiProblem(409, slug, exc.messages[0]) from None
+    jobseeker = JobSeeker.objects.select_related("user").get(pk=jobseeker.pk)
+    response["ETag"] = _etag(jobseeker)
+    return Status(201 if current is None else 200, jobseeker_out(jobseeker))
