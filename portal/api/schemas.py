@@ -44,3 +44,33 @@ class JobSeekerOut(Schema):
     version: int
     account: Account
     mails: list[Mail]
+
+
+class BatchRow(JobSeekerIn):
+    number: str = Field(max_length=30, description="求職番号 (NNNNN-NNNNNNNN)")
+
+
+class BatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[BatchRow] = Field(min_length=1, max_length=1000)
+
+
+class RowError(Schema):
+    field: str
+    message: str
+
+
+class RowResult(Schema):
+    index: int
+    number: str
+    result: Literal["created", "updated", "unchanged", "rejected"]
+    errors: list[RowError]
+
+
+class BatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: list[RowResult]

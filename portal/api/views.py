@@ -2,24 +2,39 @@
 accounts' services (the same ones the staff admin and the CSV import call) and their
 outcomes to responses; rules live in the services."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpResponse
-from ninja import Path, Router, Status
+from django.utils import timezone
+from ninja import Header, Path, Router, Status
 
 from portal.accounts.services import account_status_get, mails_recent_list
 from portal.api.auth import TokenAuth
+from portal.api.idempotency import idempotent
 from portal.api.problems import ApiProblem, Problem
-from portal.api.schemas import NUMBER_PATTERN, JobSeekerIn, JobSeekerOut
+from portal.api.schemas import NUMBER_PATTERN, BatchIn, BatchOut, JobSeekerIn, JobSeekerOut
+from portal.audit.services import audit_event_record
+from portal.core.clock import clock
 from portal.core.text import normalize_input
 from portal.jobseekers.models import JobSeeker
-from portal.jobseekers.services import jobseeker_parse, jobseeker_save
+from portal.jobseekers.services import (
+    jobseeker_parse,
+    jobseeker_save,
+    jobseeker_upsert_batch,
+)
 
 router = Router(tags=["jobseekers"])
 
 READ = TokenAuth("register:read")
 WRITE = TokenAuth("register:write")
 ERRORS = {401: Problem, 403: Problem, 422: Problem, 429: Problem}
+IDEMPOTENCY_KEY = Header(
+    None,
+    alias="Idempotency-Key",
+    max_length=255,
+    description="Repeats of this POST with the same key and body get the first answer.",
+)
 
 
 def actor_label(request) -> str:
@@ -83,6 +98,72 @@ def _get(number: str) -> JobSeeker:
     if jobseeker is None:
         raise ApiProblem(404, "not-found", "No job seeker has this number.")
     return jobseeker
+
+
+# Before /jobseekers/{number}: URLs are tried in order.
+_OUTCOME = {"create": "created", "update": "updated", "unchanged": "unchanged"}
+_REASON_FIELD = {"duplicate_number": "number"}
+
+
+@router.post(
+    "/jobseekers/batch",
+    auth=WRITE,
+    response={200: BatchOut, 413: Problem, **ERRORS},
+    summary="Create or update up to 1,000 job seekers, with a result per row",
+)
+def jobseeker_batch(request, payload: BatchIn, idempotency_key: str | None = IDEMPOTENCY_KEY):
+    raw_rows = [row.dict() for row in payload.rows]
+
+    def run():
+        if len(raw_rows) > settings.API_BATCH_MAX_ROWS:
+            raise ApiProblem(
+                413, "body-too-large", f"At most {settings.API_BATCH_MAX_ROWS} rows per batch."
+            )
+        today = timezone.localdate(clock.now())
+        results: list[dict] = []
+        records, positions = [], []
+        for index, raw in enumerate(raw_rows):
+            try:
+                record = jobseeker_parse(raw, today=today)
+            except DjangoValidationError as exc:
+                results.append(_row(index, raw["number"], "rejected", field_errors(exc)))
+                continue
+            results.append(_row(index, record.number, "unchanged", []))
+            records.append(record)
+            positions.append(index)
+        upsert = jobseeker_upsert_batch(
+            records,
+            actor_label=actor_label(request),
+            ip=request.api_ip,
+            source="api",
+            outcomes=True,
+        )
+        messages = dict(upsert.rejected)
+        for position, (index, outcome) in enumerate(zip(positions, upsert.outcomes, strict=True)):
+            if outcome.startswith("reject:"):
+                field = _REASON_FIELD.get(outcome.removeprefix("reject:"), "email")
+                results[index]["result"] = "rejected"
+                results[index]["errors"] = [{"field": field, "message": messages[position]}]
+            else:
+                results[index]["result"] = _OUTCOME[outcome]
+        counts = {kind: 0 for kind in ("created", "updated", "unchanged", "rejected")}
+        for result in results:
+            counts[result["result"]] += 1
+        audit_event_record(
+            "api.jobseeker_batch",
+            actor_label=actor_label(request),
+            target_type="api_client",
+            target_id=request.auth.client.name,
+            ip=request.api_ip,
+            detail=counts,
+        )
+        return 200, {**counts, "rows": results}
+
+    return idempotent(request, idempotency_key, {"rows": raw_rows}, run)
+
+
+def _row(index: int, number: str, result: str, errors: list[dict]) -> dict:
+    return {"index": index, "number": str(number)[:30], "result": result, "errors": errors}
 
 
 @router.get(

@@ -196,6 +196,9 @@ class UpsertResult:
     unchanged: int = 0
     # (index in the batch, message) for each record that was refused, in batch order
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Per record, in batch order: "create", "update", "unchanged" or "reject:<reason>"; filled
+    # when the caller asks for it (jobseeker_upsert_batch(outcomes=True)).
+    outcomes: list[str] | None = None
 
 
 # Reasons a record is refused, in the order the rules are checked.
@@ -303,8 +306,12 @@ def _load_facts(records: list[JobSeekerRecord], *, lock: bool):
     return existing, owners
 
 
-def _result(records, decisions) -> UpsertResult:
+def _result(records, decisions, outcomes=False) -> UpsertResult:
     result = UpsertResult()
+    if outcomes:
+        result.outcomes = [
+            d.action if d.action != "reject" else f"reject:{d.reason}" for d in decisions
+        ]
     for index, (record, decision) in enumerate(zip(records, decisions, strict=True)):
         if decision.action == "create":
             result.created += 1
@@ -326,21 +333,25 @@ def jobseeker_upsert_batch(
     actor_label: str = "",
     ip: str | None = None,
     source: str = "",
+    outcomes: bool = False,
 ) -> UpsertResult:
     """Creates or updates job seekers by number in one transaction, by the rules of the module
     docstring; refused records are reported, the others written. Each created or changed job
-    seeker gets an audit event (field names only, never values)."""
+    seeker gets an audit event (field names only, never values). With `outcomes`, the result
+    says what became of each record."""
     records = list(records)
     if not records:
         return UpsertResult()
     if connection.vendor == "postgresql" and len(records) >= POSTGRES_COPY_MIN_ROWS:
         return _upsert_batch_copy(
-            records, actor=actor, actor_label=actor_label, ip=ip, source=source
+            records, actor=actor, actor_label=actor_label, ip=ip, source=source, outcomes=outcomes
         )
-    return _upsert_batch_orm(records, actor=actor, actor_label=actor_label, ip=ip, source=source)
+    return _upsert_batch_orm(
+        records, actor=actor, actor_label=actor_label, ip=ip, source=source, outcomes=outcomes
+    )
 
 
-def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResult:
+def _upsert_batch_orm(records, *, actor, actor_label, ip, source, outcomes=False) -> UpsertResult:
     now = clock.now()
     with transaction.atomic():
         existing, owners = _load_facts(records, lock=True)
@@ -387,7 +398,7 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source) -> UpsertResul
             )
         if events:
             AuditEvent.objects.bulk_create(events, batch_size=500)
-    return _result(records, decisions)
+    return _result(records, decisions, outcomes)
 
 
 # --- PostgreSQL: COPY into a staging table, then the same rules in set-based SQL ---------------
@@ -529,7 +540,7 @@ SELECT 'written', (SELECT count(*) FROM created)::integer + (SELECT count(*) FRO
 """
 
 
-def _upsert_batch_copy(records, *, actor, actor_label, ip, source) -> UpsertResult:
+def _upsert_batch_copy(records, *, actor, actor_label, ip, source, outcomes=False) -> UpsertResult:
     template = audit_event_build(
         "jobseeker.created", actor=actor, actor_label=actor_label, ip=ip, detail={}
     )
@@ -560,10 +571,17 @@ def _upsert_batch_copy(records, *, actor, actor_label, ip, source) -> UpsertResu
         if counts["written"] != planned:
             # A concurrent change slipped in between deciding and writing: undo the batch.
             raise RuntimeError("jobseeker rows changed during the upsert; retry the batch")
+        if outcomes:
+            cursor.execute(
+                "SELECT CASE WHEN action = 'reject' THEN 'reject:' || reason ELSE action END"
+                " FROM jobseeker_upsert_plan ORDER BY idx"
+            )
+            planned_outcomes = [row[0] for row in cursor.fetchall()]
     result = UpsertResult(
         created=counts.get("create", 0),
         updated=counts.get("update", 0),
         unchanged=counts.get("unchanged", 0),
+        outcomes=planned_outcomes if outcomes else None,
     )
     for _action, index, reason, other in sorted(r for r in rows if r[0] == "reject"):
         result.rejected.append((index, _reject_message(reason, records[index], other)))
