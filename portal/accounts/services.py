@@ -37,6 +37,7 @@ from portal.accounts.models import (
     TrustedBrowser,
     UserSession,
 )
+from portal.audit.feed import feed_event_record
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
@@ -220,10 +221,12 @@ def login_failure_record(
     it caused, if any."""
     key = login_key(login_id)
     with transaction.atomic():
-        status, _already = _failure_count(key, ip or "")
+        status, already = _failure_count(key, ip or "")
         login_event_record(
             outcome, key=key, user=user, ip=ip, user_agent=user_agent, channel=channel
         )
+        if status.locked and not already and user is not None:
+            feed_event_record("account_locked", user=user)
     return status
 
 
@@ -234,7 +237,9 @@ def _throttle_reset(key: str, ip: str) -> None:
         LoginThrottle.objects.filter(pk__in=[row.pk for row in rows]).delete()
 
 
-def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "") -> int:
+def login_lock_clear(
+    user, *, actor=None, actor_label: str = "", ip: str | None = None, reason: str = ""
+) -> int:
     """Clears every lockout counter of the account's login ID, from every IP. Called by the
     staff unlock and by the forgotten-password reset. Returns the number of locks lifted."""
     key = login_key(user.email)
@@ -246,12 +251,14 @@ def login_lock_clear(user, *, actor=None, ip: str | None = None, reason: str = "
         audit_event_record(
             "account.lock_cleared",
             actor=actor,
-            actor_label="" if actor is not None else "system",
+            actor_label=actor_label or ("" if actor is not None else "system"),
             target_type="user",
             target_id=str(user.pk),
             ip=ip,
             detail={"reason": reason, "locks": locks},
         )
+        if locks:
+            feed_event_record("account_unlocked", user=user)
     return locks
 
 
@@ -332,6 +339,8 @@ def login_password_attempt(
         user_agent=user_agent,
         channel=channel,
     )
+    if lock.locked and user is not None:
+        feed_event_record("account_locked", user=user)
     return PasswordAttempt.WRONG, lock
 
 
@@ -378,7 +387,11 @@ def mypage_allowed(user) -> bool:
     if user is None or not user.is_active:
         return False
     jobseeker = jobseeker_of(user)
-    return jobseeker is not None and jobseeker.status == JobSeeker.Status.ACTIVE
+    return (
+        jobseeker is not None
+        and jobseeker.status == JobSeeker.Status.ACTIVE
+        and jobseeker.closed_at is None
+    )
 
 
 # --- Login ------------------------------------------------------------------------------------
@@ -936,6 +949,7 @@ def jobseeker_change_email(
             }
             mail_queue(to=old_email, kind="email_changed_old", context=context)
             mail_queue(to=email, kind="email_changed_new", context=context)
+            feed_event_record("address_changed", number=current.number)
             audit_event_record(
                 "jobseeker.email_changed",
                 actor=actor,

@@ -11,7 +11,7 @@ from portal.core.clock import clock
 from portal.core.ratelimit import Limit, rate_limits_exceeded
 
 
-def _retry_after(window_seconds: int) -> str:
+def retry_after(window_seconds: int) -> str:
     elapsed = int(clock.now().timestamp()) % window_seconds
     return str(max(1, window_seconds - elapsed))
 
@@ -19,7 +19,7 @@ def _retry_after(window_seconds: int) -> str:
 def _refuse_if_over(limit: Limit) -> None:
     if rate_limits_exceeded(limit)[0]:
         raise ApiProblem(
-            429, "rate-limited", headers={"Retry-After": _retry_after(limit.window_seconds)}
+            429, "rate-limited", headers={"Retry-After": retry_after(limit.window_seconds)}
         )
 
 

@@ -56,8 +56,8 @@ def idempotent(request, key: str | None, payload, run) -> JsonResponse:
     try:
         with transaction.atomic():
             (status, body), response = _call(run)
-            if status >= 500:
-                return response
+            if status == 429 or status >= 500:
+                return response  # not an answer: the request may be tried again
             cutoff = now - dt.timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
             IdempotencyRecord.objects.filter(client=client, key=key, created_at__lt=cutoff).delete()
             IdempotencyRecord.objects.create(
@@ -82,5 +82,7 @@ def _call(run):
         status, body = run()
         return (status, body), _response(status, body)
     except ApiProblem as exc:
-        response = problem_response(exc.status, exc.slug, exc.detail, errors=exc.errors)
+        response = problem_response(
+            exc.status, exc.slug, exc.detail, errors=exc.errors, headers=exc.headers
+        )
         return (exc.status, json.loads(response.content)), response

@@ -29,6 +29,7 @@ TITLES = {
     "rate-limited": "Too many requests",
     "cursor-expired": "Cursor older than the feed's retention",
     "daily-cap": "Daily cap reached",
+    "no-account": "The job seeker has not opened a My Page account",
     "server-error": "Server error",
 }
 

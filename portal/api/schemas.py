@@ -74,3 +74,34 @@ class BatchOut(Schema):
     unchanged: int
     rejected: int
     rows: list[RowResult]
+
+
+class EmailChangeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, description="新しいメールアドレス")
+
+
+class UnlockOut(Schema):
+    number: str
+    locks_cleared: int
+
+
+class FeedEventOut(Schema):
+    cursor: str
+    number: str
+    type: Literal[
+        "account_opened",
+        "account_locked",
+        "account_unlocked",
+        "address_changed",
+        "closed",
+        "reopened",
+        "mail_failed",
+    ]
+    time: dt.datetime
+
+
+class FeedPage(Schema):
+    events: list[FeedEventOut]
+    next: str | None = Field(description="pass as `after` for the next page")

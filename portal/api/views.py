@@ -7,15 +7,32 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Header, Path, Router, Status
+from ninja import Header, Path, Query, Router, Status
 
-from portal.accounts.services import account_status_get, mails_recent_list
-from portal.api.auth import TokenAuth
+from portal.accounts.closing import jobseeker_close, jobseeker_reopen
+from portal.accounts.services import (
+    account_status_get,
+    jobseeker_change_email,
+    login_lock_clear,
+    mails_recent_list,
+)
+from portal.api.auth import TokenAuth, retry_after
 from portal.api.idempotency import idempotent
 from portal.api.problems import ApiProblem, Problem
-from portal.api.schemas import NUMBER_PATTERN, BatchIn, BatchOut, JobSeekerIn, JobSeekerOut
+from portal.api.schemas import (
+    NUMBER_PATTERN,
+    BatchIn,
+    BatchOut,
+    EmailChangeIn,
+    FeedPage,
+    JobSeekerIn,
+    JobSeekerOut,
+    UnlockOut,
+)
+from portal.audit.feed import CursorExpired, cursor_of, feed_events_after, parse_cursor
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
+from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.text import normalize_input
 from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.services import (
@@ -62,7 +79,9 @@ def _etag(jobseeker: JobSeeker) -> str:
 def _account(jobseeker: JobSeeker) -> dict:
     status = account_status_get(jobseeker)
     user = jobseeker.user
-    if status.locked_until is not None or jobseeker.status == JobSeeker.Status.LOCKED:
+    if jobseeker.closed_at is not None:
+        state = "closed"
+    elif status.locked_until is not None or jobseeker.status == JobSeeker.Status.LOCKED:
         state = "locked"
     elif user is not None and user.is_active:
         state = "active"
@@ -227,3 +246,151 @@ def jobseeker_put(
     jobseeker = JobSeeker.objects.select_related("user").get(pk=jobseeker.pk)
     response["ETag"] = _etag(jobseeker)
     return Status(201 if current is None else 200, jobseeker_out(jobseeker))
+
+
+@router.post(
+    "/jobseekers/{number}/close",
+    auth=WRITE,
+    response={200: JobSeekerOut, 404: Problem, **ERRORS},
+    summary="Close a registration (no login, no registration; nothing is erased)",
+)
+def jobseeker_close_op(
+    request,
+    number: str = Path(..., pattern=NUMBER_PATTERN),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+):
+    return _state_change(request, number, idempotency_key, jobseeker_close)
+
+
+@router.post(
+    "/jobseekers/{number}/reopen",
+    auth=WRITE,
+    response={200: JobSeekerOut, 404: Problem, **ERRORS},
+    summary="Reopen a closed registration, as it was",
+)
+def jobseeker_reopen_op(
+    request,
+    number: str = Path(..., pattern=NUMBER_PATTERN),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+):
+    return _state_change(request, number, idempotency_key, jobseeker_reopen)
+
+
+def _state_change(request, number, idempotency_key, service):
+    def run():
+        jobseeker = _get(number)
+        service(jobseeker, actor_label=actor_label(request), ip=request.api_ip)
+        return 200, _json(JobSeekerOut, jobseeker_out(_get(number)))
+
+    return idempotent(request, idempotency_key, {}, run)
+
+
+def _json(schema, data) -> dict:
+    return schema.model_validate(data).model_dump(mode="json")
+
+
+@router.post(
+    "/jobseekers/{number}/unlock",
+    auth=TokenAuth("accounts:unlock"),
+    response={200: UnlockOut, 404: Problem, 409: Problem, **ERRORS},
+    summary="Lift the login lock of a job seeker's account (the counter's unlock)",
+)
+def jobseeker_unlock(
+    request,
+    number: str = Path(..., pattern=NUMBER_PATTERN),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+):
+    def run():
+        jobseeker = _get(number)
+        if jobseeker.user is None:
+            raise ApiProblem(409, "no-account", "There is no account to unlock.")
+        locks = login_lock_clear(
+            jobseeker.user, actor_label=actor_label(request), ip=request.api_ip, reason="api"
+        )
+        return 200, {"number": jobseeker.number, "locks_cleared": locks}
+
+    return idempotent(request, idempotency_key, {}, run)
+
+
+@router.post(
+    "/jobseekers/{number}/email-change",
+    auth=TokenAuth("accounts:email-change"),
+    response={200: JobSeekerOut, 404: Problem, 409: Problem, **ERRORS},
+    summary="Change the address of a job seeker (the counter's e-mail change; mails the old "
+    "address)",
+)
+def jobseeker_email_change(
+    request,
+    payload: EmailChangeIn,
+    number: str = Path(..., pattern=NUMBER_PATTERN),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+):
+    def run():
+        jobseeker = _get(number)
+        if rate_limit_exceeded(
+            "api-email-change",
+            str(request.auth.client_id),
+            limit=settings.API_EMAIL_CHANGES_PER_CLIENT_PER_DAY,
+            window_seconds=86400,
+        ):
+            raise ApiProblem(
+                429,
+                "daily-cap",
+                "This client's address changes for today are used up.",
+                headers={"Retry-After": retry_after(86400)},
+            )
+        try:
+            jobseeker_change_email(
+                jobseeker, payload.email, actor_label=actor_label(request), ip=request.api_ip
+            )
+        except DjangoValidationError as exc:
+            status, slug = (
+                (409, "conflict")
+                if exc.code in ("taken", "unchanged")
+                else (
+                    422,
+                    "validation",
+                )
+            )
+            raise ApiProblem(
+                status, slug, errors=[{"field": "email", "message": exc.messages[0]}]
+            ) from None
+        return 200, _json(JobSeekerOut, jobseeker_out(_get(number)))
+
+    return idempotent(request, idempotency_key, payload.dict(), run)
+
+
+@router.get(
+    "/events",
+    auth=READ,
+    response={200: FeedPage, 410: Problem, **ERRORS},
+    summary="The change feed, oldest first, paged by cursor",
+    description=(
+        "Events: account_opened, account_locked, account_unlocked, address_changed, closed, "
+        "reopened, mail_failed (refused by SMTP or given up after retries; bounces that arrive "
+        "later are not seen). Each event carries only the job seeker number, the type and the "
+        "time. Pass the `next` of a page as `after` to read on: no event is ever skipped, even "
+        "when transactions commit out of order, and none is shown twice. A cursor older than "
+        "the retention answers 410: start again without `after`."
+    ),
+)
+def events_list(
+    request,
+    after: str | None = Query(None, pattern=r"^[0-9]{1,18}\.[0-9]{1,18}$"),
+    limit: int = Query(100, ge=1, le=1000),
+):
+    cursor = parse_cursor(after) if after else None
+    try:
+        events = feed_events_after(cursor, limit=limit)
+    except CursorExpired:
+        raise ApiProblem(410, "cursor-expired", "Start again without `after`.") from None
+    return Status(
+        200,
+        {
+            "events": [
+                {"cursor": cursor_of(e), "number": e.number, "type": e.type, "time": e.created_at}
+                for e in events
+            ],
+            "next": cursor_of(events[-1]) if events else after,
+        },
+    )

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.audit.feed import feed_event_record
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_build, audit_event_record
 from portal.core.clock import clock
@@ -356,6 +357,9 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source, outcomes=False
     with transaction.atomic():
         existing, owners = _load_facts(records, lock=True)
         decisions = _decide(records, existing, owners)
+        decisions_by_number = {
+            r.number: d for r, d in zip(records, decisions, strict=True) if d.action == "update"
+        }
         to_create, to_update, events = [], [], []
         update_fields: set[str] = set()
         for record, decision in zip(records, decisions, strict=True):
@@ -398,6 +402,9 @@ def _upsert_batch_orm(records, *, actor, actor_label, ip, source, outcomes=False
             )
         if events:
             AuditEvent.objects.bulk_create(events, batch_size=500)
+        for current in to_update:
+            if "email" in decisions_by_number[current.number].changed:
+                feed_event_record("address_changed", number=current.number)
     return _result(records, decisions, outcomes)
 
 
@@ -528,6 +535,14 @@ WITH created AS (
            END
     FROM jobseeker_upsert_plan p
     WHERE p.action IN ('create', 'update')
+    ORDER BY p.idx
+    RETURNING 1
+), fed AS (
+    -- The change feed's "address changed" (portal.audit.feed), in this transaction.
+    INSERT INTO audit_feedevent (number, type, created_at, txid)
+    SELECT p.number, 'address_changed', %(now)s, pg_current_xact_id()::text::bigint
+    FROM jobseeker_upsert_plan p
+    WHERE p.action = 'update' AND 'email' = ANY(p.changed)
     ORDER BY p.idx
     RETURNING 1
 )
