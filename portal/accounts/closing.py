@@ -15,7 +15,11 @@ from portal.jobseekers.models import JobSeeker
 
 def _set_closed(jobseeker: JobSeeker, closed: bool, *, actor, actor_label, ip) -> JobSeeker | None:
     now = clock.now()
-    current = JobSeeker.objects.select_for_update().select_related("user").get(pk=jobseeker.pk)
+    current = (
+        JobSeeker.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=jobseeker.pk)
+    )
     if (current.closed_at is not None) == closed:
         return None
     current.closed_at = now if closed else None

@@ -86,3 +86,11 @@ def _call(run):
             exc.status, exc.slug, exc.detail, errors=exc.errors, headers=exc.headers
         )
         return (exc.status, json.loads(response.content)), response
+
+
+def idempotency_records_purge(*, now: dt.datetime, dry_run: bool = False) -> int:
+    """Deletes kept answers older than API_IDEMPOTENCY_HOURS; returns how many."""
+    expired = IdempotencyRecord.objects.filter(
+        created_at__lt=now - dt.timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+    )
+    return expired.count() if dry_run else expired.delete()[0]

@@ -7,8 +7,9 @@ the order transactions commit: a reader paging by id alone could pass an id whos
 has not committed yet and never see it. On PostgreSQL each event therefore records the id of
 its transaction (`pg_current_xact_id()`), the feed is ordered by (txid, id), and a reader is
 shown only events whose transaction is older than the oldest transaction still running when
-its snapshot was taken (`pg_snapshot_xmin(pg_current_snapshot())`). Every such transaction has
-finished, so every event at or before the last one shown is visible and will never change; any
+its snapshot was taken (`pg_snapshot_xmin(pg_current_snapshot())`, refined to ignore the
+transactions of other databases in the cluster: see SnapshotHorizon). Every such transaction
+has finished, so every event at or before the last one shown is visible and will never change; any
 event that becomes visible later belongs to a transaction at or after that horizon, so it
 sorts after everything already shown. A cursor is the (txid, id) of the last event read.
 
@@ -37,10 +38,20 @@ class CurrentTxid(Func):
 
 
 class SnapshotHorizon(Func):
-    """PostgreSQL: the oldest transaction still running when this statement's snapshot was
-    taken; every transaction with a smaller id has finished."""
+    """PostgreSQL: the oldest transaction that was still running when this statement's
+    snapshot was taken and may have written to this database; without one, the snapshot's
+    xmax. Every transaction with a smaller id has finished, or runs in another database of
+    the cluster (pg_stat_activity names its database; one that is not named there any more is
+    counted, which at worst holds the feed back until the next read)."""
 
-    template = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    template = """(SELECT COALESCE(
+        (SELECT min(x::text::bigint)
+         FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+         WHERE NOT EXISTS (
+             SELECT 1 FROM pg_stat_activity a
+             WHERE a.backend_xid::text::bigint = (x::text::bigint & 4294967295)
+               AND a.datname <> current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint))"""
     output_field = BigIntegerField()
 
 
@@ -99,9 +110,13 @@ def feed_events_after(cursor: tuple[int, int] | None, *, limit: int) -> list[Fee
     return list(events.order_by("txid", "id")[:limit])
 
 
-def feed_events_purge(*, now: dt.datetime, days: int, batch_size: int = 5000) -> int:
+def feed_events_purge(
+    *, now: dt.datetime, days: int, batch_size: int = 5000, dry_run: bool = False
+) -> int:
     """Deletes events older than `days`; returns how many."""
     cutoff = now - dt.timedelta(days=days)
+    if dry_run:
+        return FeedEvent.objects.filter(created_at__lt=cutoff).count()
     removed = 0
     while True:
         ids = list(
