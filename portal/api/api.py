@@ -7,7 +7,25 @@ from ninja import NinjaAPI
 from portal.api import problems
 from portal.api.views import router
 
-api = NinjaAPI(
+
+class PortalApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Error responses are documented as application/problem+json, which they are."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content[problems.MEDIA_TYPE] = content.pop("application/json")
+                    if int(status) == 429:
+                        response["headers"] = {
+                            "Retry-After": {"schema": {"type": "integer", "minimum": 1}}
+                        }
+        return schema
+
+
+api = PortalApi(
     title="求職者マイページ 連携API",
     version="1",
     urls_namespace="api-v1",

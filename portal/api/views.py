@@ -45,7 +45,7 @@ router = Router(tags=["jobseekers"])
 
 READ = TokenAuth("register:read")
 WRITE = TokenAuth("register:write")
-ERRORS = {401: Problem, 403: Problem, 422: Problem, 429: Problem}
+ERRORS = {400: Problem, 401: Problem, 403: Problem, 413: Problem, 422: Problem, 429: Problem}
 IDEMPOTENCY_KEY = Header(
     None,
     alias="Idempotency-Key",
@@ -127,7 +127,7 @@ _REASON_FIELD = {"duplicate_number": "number"}
 @router.post(
     "/jobseekers/batch",
     auth=WRITE,
-    response={200: BatchOut, 413: Problem, **ERRORS},
+    response={200: BatchOut, **ERRORS},
     summary="Create or update up to 1,000 job seekers, with a result per row",
 )
 def jobseeker_batch(request, payload: BatchIn, idempotency_key: str | None = IDEMPOTENCY_KEY):
@@ -158,7 +158,9 @@ def jobseeker_batch(request, payload: BatchIn, idempotency_key: str | None = IDE
             outcomes=True,
         )
         messages = dict(upsert.rejected)
-        for position, (index, outcome) in enumerate(zip(positions, upsert.outcomes, strict=True)):
+        for position, (index, outcome) in enumerate(
+            zip(positions, upsert.outcomes or [], strict=True)
+        ):
             if outcome.startswith("reject:"):
                 field = _REASON_FIELD.get(outcome.removeprefix("reject:"), "email")
                 results[index]["result"] = "rejected"

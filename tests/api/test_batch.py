@@ -115,3 +115,14 @@ def test_an_expired_key_may_be_used_again(api, clock, settings):
     response = api.post("/jobseekers/batch", {"rows": [row(2)]}, headers=key)
     assert response.status_code == 200 and response.json()["created"] == 1
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_a_batch_of_only_bad_rows(api):
+    response = api.post(
+        "/jobseekers/batch",
+        {"rows": [{"number": "", "name": "", "name_kana": "", "email": "", "birth_date": ""}]},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["rejected"] == 1 and body["rows"][0]["result"] == "rejected"
+    assert {e["field"] for e in body["rows"][0]["errors"]} >= {"number", "name", "email"}
