@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "portal.registration",
     "portal.ops",
     "portal.api",
+    # django-ninja's API docs then come from our own static files, which the CSP allows.
+    "ninja",
 ]
 
 MIDDLEWARE = [
