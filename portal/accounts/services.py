@@ -37,6 +37,7 @@ from portal.accounts.models import (
     TrustedBrowser,
     UserSession,
 )
+from portal.audit.feed import feed_event_record
 from portal.audit.services import audit_event_record
 from portal.core.client_ip import client_ip
 from portal.core.clock import clock
@@ -221,10 +222,12 @@ def login_failure_record(
     it caused, if any."""
     key = login_key(login_id)
     with transaction.atomic():
-        status, _already = _failure_count(key, ip or "")
+        status, already = _failure_count(key, ip or "")
         login_event_record(
             outcome, key=key, user=user, ip=ip, user_agent=user_agent, channel=channel
         )
+        if status.locked and not already and user is not None:
+            feed_event_record("account_locked", user=user)
     return status
 
 
@@ -255,6 +258,8 @@ def login_lock_clear(
             ip=ip,
             detail={"reason": reason, "locks": locks},
         )
+        if locks:
+            feed_event_record("account_unlocked", user=user)
     return locks
 
 
@@ -335,6 +340,8 @@ def login_password_attempt(
         user_agent=user_agent,
         channel=channel,
     )
+    if lock.locked and user is not None:
+        feed_event_record("account_locked", user=user)
     return PasswordAttempt.WRONG, lock
 
 
@@ -381,7 +388,11 @@ def mypage_allowed(user) -> bool:
     if user is None or not user.is_active:
         return False
     jobseeker = jobseeker_of(user)
-    return jobseeker is not None and jobseeker.status == JobSeeker.Status.ACTIVE
+    return (
+        jobseeker is not None
+        and jobseeker.status == JobSeeker.Status.ACTIVE
+        and jobseeker.closed_at is None
+    )
 
 
 # --- Login ------------------------------------------------------------------------------------
@@ -948,7 +959,8 @@ def jobseeker_change_email(
                 )
             current.email = email
             current.updated_at = now
-            current.save(update_fields=["email", "updated_at"])
+            current.version += 1
+            current.save(update_fields=["email", "updated_at", "version"])
             sessions = browsers = passkeys = 0
             if user is not None:
                 user.email = email
@@ -972,6 +984,7 @@ def jobseeker_change_email(
             language = jobseeker_mail_language(current)
             mail_queue(to=old_email, kind="email_changed_old", context=context, language=language)
             mail_queue(to=email, kind="email_changed_new", context=context, language=language)
+            feed_event_record("address_changed", number=current.number)
             audit_event_record(
                 "jobseeker.email_changed",
                 actor=actor,

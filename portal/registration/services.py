@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from portal.audit.feed import feed_event_record
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.text import normalize_email
@@ -124,7 +125,7 @@ _STATUS_GETTING_KEY = {
 
 def _identity_answer(purpose: Purpose, jobseeker: JobSeeker | None, birth_date: dt.date):
     """(mail kind, whether it is sent, whether it carries a working key) for an answer to ②."""
-    if jobseeker is None:
+    if jobseeker is None or jobseeker.closed_at is not None:
         return "identity_mismatch", False, False
     if jobseeker.birth_date != birth_date:
         return "identity_mismatch", True, False
@@ -352,6 +353,7 @@ def _apply_password(flow: RegistrationFlow, jobseeker: JobSeeker, password_hash:
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
         jobseeker.save(update_fields=["user", "status", "updated_at"])
+        feed_event_record("account_opened", number=jobseeker.number)
         return user
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash

@@ -149,7 +149,9 @@ def _both_paths(rng):
     outcomes = {}
     for name, path in (("orm", services._upsert_batch_orm), ("copy", services._upsert_batch_copy)):
         with transaction.atomic():
-            result = path(batch, actor=None, actor_label="x", ip="192.0.2.9", source="t")
+            result = path(
+                batch, actor=None, actor_label="x", ip="192.0.2.9", source="t", outcomes=True
+            )
             outcomes[name] = (result, _snapshot())
             transaction.set_rollback(True)
     return outcomes

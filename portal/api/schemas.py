@@ -1,0 +1,107 @@
+"""Request and response bodies. Inputs are strings: the register's parser normalises them
+(full-width digits, spaces) exactly as for the CSV import, and unknown fields are refused."""
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+# Full-width digits and hyphen are accepted and normalised, as in the CSV import.
+NUMBER_PATTERN = r"^[0-9０-９]{5}[-－][0-9０-９]{8}$"
+
+
+class JobSeekerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200, description="氏名")
+    name_kana: str = Field(max_length=200, description="氏名（カナ）")
+    email: str = Field(max_length=320, description="メールアドレス")
+    birth_date: str = Field(max_length=20, description="生年月日 (YYYY-MM-DD)")
+    office: str = Field("", max_length=200, description="ハローワーク")
+
+
+class Account(Schema):
+    state: Literal["pending", "active", "locked", "closed"]
+    locked_until: dt.datetime | None
+    opened_at: dt.datetime | None
+    last_login: dt.datetime | None
+
+
+class Mail(Schema):
+    kind: str
+    status: str
+    created_at: dt.datetime
+
+
+class JobSeekerOut(Schema):
+    number: str
+    name: str
+    name_kana: str
+    email: str
+    birth_date: dt.date
+    office: str
+    version: int
+    account: Account
+    mails: list[Mail]
+
+
+class BatchRow(JobSeekerIn):
+    number: str = Field(max_length=30, description="求職番号 (NNNNN-NNNNNNNN)")
+
+
+class BatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[BatchRow] = Field(min_length=1, max_length=1000)
+
+
+class RowError(Schema):
+    field: str
+    message: str
+
+
+class RowResult(Schema):
+    index: int
+    number: str
+    result: Literal["created", "updated", "unchanged", "rejected"]
+    errors: list[RowError]
+
+
+class BatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: list[RowResult]
+
+
+class EmailChangeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, description="新しいメールアドレス")
+
+
+class UnlockOut(Schema):
+    number: str
+    locks_cleared: int
+
+
+class FeedEventOut(Schema):
+    cursor: str
+    number: str
+    type: Literal[
+        "account_opened",
+        "account_locked",
+        "account_unlocked",
+        "address_changed",
+        "closed",
+        "reopened",
+        "mail_failed",
+    ]
+    time: dt.datetime
+
+
+class FeedPage(Schema):
+    events: list[FeedEventOut]
+    next: str | None = Field(description="pass as `after` for the next page")
