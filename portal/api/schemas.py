@@ -4,11 +4,15 @@
 import datetime as dt
 from typing import Literal
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
 # Full-width digits and hyphen are accepted and normalised, as in the CSV import.
 NUMBER_PATTERN = r"^[0-9０-９]{5}[-－][0-9０-９]{8}$"
+
+# The service's languages (settings.LANGUAGES), so the schema names every accepted value.
+LanguageCode = Literal[tuple(code for code, _name in settings.LANGUAGES)]
 
 
 class JobSeekerIn(Schema):
@@ -19,6 +23,11 @@ class JobSeekerIn(Schema):
     email: str = Field(max_length=320, description="メールアドレス")
     birth_date: str = Field(max_length=20, description="生年月日 (YYYY-MM-DD)")
     office: str = Field("", max_length=200, description="ハローワーク")
+    language: LanguageCode | None = Field(
+        None,
+        description="The job seeker's own language (their mails, the printed guide); "
+        "left out: unchanged (a new job seeker gets the default)",
+    )
 
 
 class Account(Schema):
@@ -41,6 +50,7 @@ class JobSeekerOut(Schema):
     email: str
     birth_date: dt.date
     office: str
+    language: LanguageCode
     version: int
     account: Account
     mails: list[Mail]

@@ -103,6 +103,7 @@ def jobseeker_out(jobseeker: JobSeeker) -> dict:
         "email": jobseeker.email,
         "birth_date": jobseeker.birth_date,
         "office": jobseeker.office,
+        "language": jobseeker.language,
         "version": jobseeker.version,
         "account": _account(jobseeker),
         "mails": [

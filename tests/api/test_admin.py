@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from portal.accounts.models import User
 from portal.api.models import ApiClient, ApiToken
 from portal.audit.models import AuditEvent
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ def staff(email, group):
 
 
 def test_administrator_issues_a_token_shown_once(client):
-    client.force_login(staff("admin@example.jp", "管理者"))
+    staff_force_login(client, staff("admin@example.jp", "管理者"))
     system = ApiClient.objects.create(name="基幹システム")
     response = client.post(
         "/staff/api/apitoken/add/",
@@ -48,7 +49,7 @@ def test_administrator_issues_a_token_shown_once(client):
 
 
 def test_a_bad_network_is_refused(client):
-    client.force_login(staff("admin@example.jp", "管理者"))
+    staff_force_login(client, staff("admin@example.jp", "管理者"))
     system = ApiClient.objects.create(name="基幹システム")
     response = client.post(
         "/staff/api/apitoken/add/",
@@ -60,7 +61,7 @@ def test_a_bad_network_is_refused(client):
 
 
 def test_counter_staff_cannot_see_clients_or_tokens(client):
-    client.force_login(staff("counter@example.jp", "窓口職員"))
+    staff_force_login(client, staff("counter@example.jp", "窓口職員"))
     assert client.get("/staff/api/apitoken/").status_code == 403
     assert client.get("/staff/api/apitoken/add/").status_code == 403
     assert client.get("/staff/api/apiclient/").status_code == 403

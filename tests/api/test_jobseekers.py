@@ -33,6 +33,17 @@ def test_put_updates_and_bumps_the_version(api):
     assert JobSeeker.objects.get().office == "渋谷"
 
 
+def test_put_sets_the_preferred_language_and_leaving_it_out_keeps_it(api):
+    created = api.put("/jobseekers/13010-00000001", {**SEEKER, "language": "en"})
+    assert created.status_code == 201 and created.json()["language"] == "en"
+    kept = api.put("/jobseekers/13010-00000001", {**SEEKER, "office": "渋谷"})
+    assert kept.json()["language"] == "en"
+    assert JobSeeker.objects.get().language == "en"
+    unknown = api.put("/jobseekers/13010-00000001", {**SEEKER, "language": "xx"})
+    assert unknown.status_code == 422
+    assert unknown["Content-Type"].startswith("application/problem+json")
+
+
 def test_full_width_input_is_normalised_as_in_csv(api):
     response = api.put(
         "/jobseekers/１３０１０－０００００００１",
