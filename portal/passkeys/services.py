@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from webauthn import (
@@ -50,6 +50,7 @@ from portal.accounts.user_agents import browser_label
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.ratelimit import rate_limit_exceeded
+from portal.jobseekers.language import jobseeker_mail_language
 from portal.mail.services import mail_queue
 from portal.passkeys.models import Passkey
 
@@ -123,6 +124,11 @@ def _mail_context(user, passkey: Passkey, **extra) -> dict:
         "at": timezone.localtime(clock.now()),
         **extra,
     }
+
+
+def _mail_language(user) -> str:
+    """A job seeker's notice in their own language; a staff member's in the page's."""
+    return jobseeker_mail_language(jobseeker_of(user), translation.get_language())
 
 
 def _audit(action: str, passkey: Passkey, *, actor=None, ip=None, **detail) -> None:
@@ -250,7 +256,12 @@ def passkey_register(
                 backed_up=verified.credential_backed_up,
                 created_at=clock.now(),
             )
-            mail_queue(to=user.email, kind="passkey_added", context=_mail_context(user, passkey))
+            mail_queue(
+                to=user.email,
+                kind="passkey_added",
+                context=_mail_context(user, passkey),
+                language=_mail_language(user),
+            )
             _audit("passkey.added", passkey, actor=user, ip=ip)
     except IntegrityError:
         raise PasskeyRefused(_("このパスキーはすでに登録されています。")) from None
@@ -282,6 +293,7 @@ def _passkey_disable(passkey: Passkey, *, ip, received: int) -> None:
             to=locked.user.email,
             kind="passkey_disabled",
             context=_mail_context(locked.user, locked),
+            language=_mail_language(locked.user),
         )
         _audit(
             "passkey.disabled",
@@ -460,7 +472,12 @@ def passkey_remove(user, passkey_id, *, actor=None, ip=None) -> bool:
         passkey = Passkey.objects.select_for_update().filter(user=user, pk=passkey_id).first()
         if passkey is None:
             return False
-        mail_queue(to=user.email, kind="passkey_removed", context=_mail_context(user, passkey))
+        mail_queue(
+            to=user.email,
+            kind="passkey_removed",
+            context=_mail_context(user, passkey),
+            language=_mail_language(user),
+        )
         _audit("passkey.removed", passkey, actor=actor or user, ip=ip)
         passkey.delete()
     return True

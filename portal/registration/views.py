@@ -243,7 +243,7 @@ def _minute_text(moment: dt.datetime) -> str:
     minute = local.replace(second=0, microsecond=0)
     if minute < local:
         minute += dt.timedelta(minutes=1)
-    return date_format(minute, "G時i分")
+    return date_format(minute, _("G時i分"))
 
 
 def _mail_cap_message(capped: MailCapped) -> str:
