@@ -32,7 +32,7 @@ def staff_only(view):
 
 
 api = PortalApi(
-    title="求職者マイページ 連携API",
+    title="Job seeker My Page integration API",
     version="1",
     urls_namespace="api-v1",
     docs_decorator=staff_only,

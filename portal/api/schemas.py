@@ -18,11 +18,13 @@ LanguageCode = Literal[tuple(code for code, _name in settings.LANGUAGES)]
 class JobSeekerIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=200, description="氏名")
-    name_kana: str = Field(max_length=200, description="氏名（カナ）")
-    email: str = Field(max_length=320, description="メールアドレス")
-    birth_date: str = Field(max_length=20, description="生年月日 (YYYY-MM-DD)")
-    office: str = Field("", max_length=200, description="ハローワーク")
+    name: str = Field(max_length=200, description="Full name")
+    name_kana: str = Field(
+        max_length=200, description="Name in katakana (hiragana is stored as katakana)"
+    )
+    email: str = Field(max_length=320, description="E-mail address (the My Page login ID)")
+    birth_date: str = Field(max_length=20, description="Birth date (YYYY-MM-DD)")
+    office: str = Field("", max_length=200, description="Hello Work office")
     language: LanguageCode | None = Field(
         None,
         description="The job seeker's own language (their mails, the printed guide); "
@@ -57,7 +59,7 @@ class JobSeekerOut(Schema):
 
 
 class BatchRow(JobSeekerIn):
-    number: str = Field(max_length=30, description="求職番号 (NNNNN-NNNNNNNN)")
+    number: str = Field(max_length=30, description="Job seeker number (NNNNN-NNNNNNNN)")
 
 
 class BatchIn(Schema):
@@ -89,7 +91,7 @@ class BatchOut(Schema):
 class EmailChangeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320, description="新しいメールアドレス")
+    email: str = Field(max_length=320, description="New e-mail address")
 
 
 class UnlockOut(Schema):
