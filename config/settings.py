@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "portal.ops",
     "portal.passkeys",
     "portal.counter",
+    "portal.api",
+    # django-ninja's API docs then come from our own static files, which the CSP allows.
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +191,16 @@ IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR = env.int(
 TERMS_DIR = Path(env.str("TERMS_DIR", default=str(BASE_DIR / "portal" / "registration" / "terms")))
 
 # Client IP: only these proxy addresses may set X-Forwarded-For.
+# Integration API (portal.api). Token digests are HMAC-SHA256 under API_TOKEN_KEY, which
+# defaults to a key derived from SECRET_KEY; changing it invalidates every token.
+API_TOKEN_KEY = env.str("API_TOKEN_KEY", default="")
+API_AUTH_FAILURES_PER_IP_PER_HOUR = env.int("API_AUTH_FAILURES_PER_IP_PER_HOUR", default=30)
+API_REQUESTS_PER_TOKEN_PER_MINUTE = env.int("API_REQUESTS_PER_TOKEN_PER_MINUTE", default=6000)
+API_BATCH_MAX_ROWS = env.int("API_BATCH_MAX_ROWS", default=1000)
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+API_EMAIL_CHANGES_PER_CLIENT_PER_DAY = env.int("API_EMAIL_CHANGES_PER_CLIENT_PER_DAY", default=50)
+API_FEED_RETENTION_DAYS = env.int("API_FEED_RETENTION_DAYS", default=90)
+
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Mail -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from portal.accounts.views import language_switch
+from portal.api.api import api
 
 admin.site.site_header = gettext_lazy("求職者マイページ 窓口管理")
 admin.site.site_title = gettext_lazy("窓口管理")
@@ -19,6 +20,7 @@ urlpatterns = [
     # The language switch on every page posts here (Django's set_language: a cookie keeps it).
     path("i18n/setlang/", language_switch, name="set_language"),
     path("", include("portal.ops.urls")),
+    path("api/v1/", api.urls),
 ]
 
 # The service's own error pages: they never read the request's body (see portal.core.views).

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from portal.accounts.staff_auth import STAFF_VERIFIED_SESSION_KEY
 
-OTP_RE = re.compile(r"ワンタイムパスワード：(\d+)")
+OTP_RE = re.compile(r"(?:ワンタイムパスワード：|One-time password: )(\d+)")
 
 
 def staff_force_login(client: Client, user) -> Client:

@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from portal.core.text import normalize_email
 
@@ -124,7 +125,10 @@ def password_rules_list() -> list[str]:
         if required
     ]
     if kinds:
-        rules.append(_("%(kinds)sをそれぞれ1文字以上含む") % {"kinds": "、".join(kinds)})
+        rules.append(
+            _("%(kinds)sをそれぞれ1文字以上含む")
+            % {"kinds": pgettext("list separator", "、").join(kinds)}
+        )
     rules += [
         _("記号として使えるのは次の半角文字です：%(symbols)s") % {"symbols": PASSWORD_SYMBOLS},
         _("全角文字と空白は使えません"),

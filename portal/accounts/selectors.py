@@ -86,11 +86,16 @@ def jobseeker_of(user) -> JobSeeker | None:
 
 
 def mypage_allowed(user) -> bool:
-    """Whether this account may use the My Page: active, with an active job seeker."""
+    """Whether this account may use the My Page: active, with an active job seeker whose
+    registration is not closed."""
     if user is None or not user.is_active:
         return False
     jobseeker = jobseeker_of(user)
-    return jobseeker is not None and jobseeker.status == JobSeeker.Status.ACTIVE
+    return (
+        jobseeker is not None
+        and jobseeker.status == JobSeeker.Status.ACTIVE
+        and jobseeker.closed_at is None
+    )
 
 
 def otp_mails_last_hour(user, *, now: dt.datetime | None = None) -> int:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import LoginChallenge, LoginEvent
@@ -72,6 +72,8 @@ def staff_email_change_start(user, new_email: str) -> tuple[LoginChallenge, str]
             kind=CODE_MAIL_KIND,
             context={"minutes": minutes, "expires_at": timezone.localtime(challenge.expires_at)},
             secret=code,
+            # Staff have no language of their own on record: the page's.
+            language=translation.get_language(),
         )
         if mail.status == OutboundMail.Status.CAPPED:
             raise Refused(Reason.OTP_UNAVAILABLE)
@@ -120,6 +122,7 @@ def staff_email_change_confirm(
                     "new_email": email,
                     "changed_at": timezone.localtime(now),
                 },
+                language=translation.get_language(),
             )
             audit_event_record(
                 "staff.email_changed",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from portal.accounts.services.otp import login_challenges_end_all
 from portal.accounts.services.sessions import user_sessions_end
 from portal.accounts.services.trusted_browsers import trusted_browser_revoke_all
+from portal.audit.feed import feed_event_record
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.origin import NO_REQUEST, RequestOrigin
@@ -65,7 +66,8 @@ def jobseeker_change_email(
                 )
             current.email = email
             current.updated_at = now
-            current.save(update_fields=["email", "updated_at"])
+            current.version += 1
+            current.save(update_fields=["email", "updated_at", "version"])
             sessions = browsers = passkeys = 0
             if user is not None:
                 user.email = email
@@ -91,6 +93,7 @@ def jobseeker_change_email(
             language = jobseeker_mail_language(current)
             mail_queue(to=old_email, kind="email_changed_old", context=context, language=language)
             mail_queue(to=email, kind="email_changed_new", context=context, language=language)
+            feed_event_record("address_changed", number=current.number)
             audit_event_record(
                 "jobseeker.email_changed",
                 actor=actor,

@@ -55,6 +55,11 @@ class JobSeeker(models.Model):
     )
     created_at = models.DateTimeField(_("登録日時"), default=now)
     updated_at = models.DateTimeField(_("更新日時"), default=now)
+    # Set while the registration is closed (lapsed, or ended with a job): no login, no
+    # registration; reopening clears it and nothing else was changed.
+    closed_at = models.DateTimeField(_("利用終了日時"), null=True, blank=True)
+    # Counts the record's writes through the register's upsert; the API's ETag.
+    version = models.PositiveIntegerField(_("版"), default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("求職者")

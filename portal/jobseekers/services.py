@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from portal.audit.feed import feed_event_record
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_build, audit_event_record
 from portal.core.clock import clock
@@ -48,6 +49,9 @@ class UpsertResult:
     unchanged: int = 0
     # (index in the batch, message) for each record that was refused, in batch order
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Per record, in batch order: "create", "update", "unchanged" or "reject:<reason>"; filled
+    # when the caller asks for it (jobseeker_upsert_batch(outcomes=True)).
+    outcomes: list[str] | None = None
 
 
 # Reasons a record is refused, in the order the rules are checked.
@@ -157,8 +161,12 @@ def _load_facts(records: list[JobSeekerRecord], *, lock: bool):
     return existing, owners
 
 
-def _result(records, decisions) -> UpsertResult:
+def _result(records, decisions, outcomes=False) -> UpsertResult:
     result = UpsertResult()
+    if outcomes:
+        result.outcomes = [
+            d.action if d.action != "reject" else f"reject:{d.reason}" for d in decisions
+        ]
     for index, (record, decision) in enumerate(zip(records, decisions, strict=True)):
         if decision.action == "create":
             result.created += 1
@@ -180,27 +188,44 @@ def jobseeker_upsert_batch(
     actor_label: str = "",
     origin: RequestOrigin = NO_REQUEST,
     source: str = "",
+    outcomes: bool = False,
 ) -> UpsertResult:
     """Creates or updates job seekers by number in one transaction, by the rules of the module
     docstring; refused records are reported, the others written. Each created or changed job
-    seeker gets an audit event (field names only, never values)."""
+    seeker gets an audit event (field names only, never values). With `outcomes`, the result
+    says what became of each record."""
     records = list(records)
     if not records:
         return UpsertResult()
     if connection.vendor == "postgresql" and len(records) >= POSTGRES_COPY_MIN_ROWS:
         return _upsert_batch_copy(
-            records, actor=actor, actor_label=actor_label, origin=origin, source=source
+            records,
+            actor=actor,
+            actor_label=actor_label,
+            origin=origin,
+            source=source,
+            outcomes=outcomes,
         )
     return _upsert_batch_orm(
-        records, actor=actor, actor_label=actor_label, origin=origin, source=source
+        records,
+        actor=actor,
+        actor_label=actor_label,
+        origin=origin,
+        source=source,
+        outcomes=outcomes,
     )
 
 
-def _upsert_batch_orm(records, *, actor, actor_label, origin, source) -> UpsertResult:
+def _upsert_batch_orm(
+    records, *, actor, actor_label, origin, source, outcomes=False
+) -> UpsertResult:
     now = clock.now()
     with transaction.atomic():
         existing, owners = _load_facts(records, lock=True)
         decisions = _decide(records, existing, owners)
+        decisions_by_number = {
+            r.number: d for r, d in zip(records, decisions, strict=True) if d.action == "update"
+        }
         to_create, to_update, events = [], [], []
         update_fields: set[str] = set()
         for record, decision in zip(records, decisions, strict=True):
@@ -219,6 +244,7 @@ def _upsert_batch_orm(records, *, actor, actor_label, origin, source) -> UpsertR
                 for name in decision.changed:
                     setattr(current, name, getattr(record, name))
                 current.updated_at = now
+                current.version += 1
                 update_fields.update(decision.changed)
                 to_update.append(current)
                 detail = {"source": source, "fields": decision.changed}
@@ -239,17 +265,22 @@ def _upsert_batch_orm(records, *, actor, actor_label, origin, source) -> UpsertR
             JobSeeker.objects.bulk_create(to_create, batch_size=500)
         if to_update:
             JobSeeker.objects.bulk_update(
-                to_update, [*sorted(update_fields), "updated_at"], batch_size=500
+                to_update, [*sorted(update_fields), "updated_at", "version"], batch_size=500
             )
         if events:
             AuditEvent.objects.bulk_create(events, batch_size=500)
-    return _result(records, decisions)
+        for current in to_update:
+            if "email" in decisions_by_number[current.number].changed:
+                feed_event_record("address_changed", number=current.number)
+    return _result(records, decisions, outcomes)
 
 
 # --- PostgreSQL: COPY into a staging table, then the same rules in set-based SQL ---------------
 
 
-def _upsert_batch_copy(records, *, actor, actor_label, origin, source) -> UpsertResult:
+def _upsert_batch_copy(
+    records, *, actor, actor_label, origin, source, outcomes=False
+) -> UpsertResult:
     template = audit_event_build(
         "jobseeker.created", actor=actor, actor_label=actor_label, origin=origin, detail={}
     )
@@ -290,10 +321,17 @@ def _upsert_batch_copy(records, *, actor, actor_label, origin, source) -> Upsert
         if counts["written"] != planned:
             # A concurrent change slipped in between deciding and writing: undo the batch.
             raise RuntimeError("jobseeker rows changed during the upsert; retry the batch")
+        if outcomes:
+            cursor.execute(
+                "SELECT CASE WHEN action = 'reject' THEN 'reject:' || reason ELSE action END"
+                " FROM jobseeker_upsert_plan ORDER BY idx"
+            )
+            planned_outcomes = [row[0] for row in cursor.fetchall()]
     result = UpsertResult(
         created=counts.get("create", 0),
         updated=counts.get("update", 0),
         unchanged=counts.get("unchanged", 0),
+        outcomes=planned_outcomes if outcomes else None,
     )
     for _action, index, reason, other in sorted(r for r in rows if r[0] == "reject"):
         result.rejected.append((index, _reject_message(reason, records[index], other)))

@@ -116,7 +116,8 @@ WITH created AS (
         birth_date = p.birth_date,
         office = p.office,
         language = COALESCE(NULLIF(p.language, ''), js.language),
-        updated_at = %(now)s
+        updated_at = %(now)s,
+        version = js.version + 1
     FROM jobseeker_upsert_plan p
     WHERE p.action = 'update' AND js.id = p.js_id
       AND (js.status = 'pending' OR NOT 'email' = ANY(p.changed))
@@ -133,6 +134,14 @@ WITH created AS (
            END
     FROM jobseeker_upsert_plan p
     WHERE p.action IN ('create', 'update')
+    ORDER BY p.idx
+    RETURNING 1
+), fed AS (
+    -- The change feed's "address changed" (portal.audit.feed), in this transaction.
+    INSERT INTO audit_feedevent (number, type, created_at, txid)
+    SELECT p.number, 'address_changed', %(now)s, pg_current_xact_id()::text::bigint
+    FROM jobseeker_upsert_plan p
+    WHERE p.action = 'update' AND 'email' = ANY(p.changed)
     ORDER BY p.idx
     RETURNING 1
 )

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
+from portal.audit.feed import feed_event_record
 from portal.core.clock import clock
 from portal.core.site import site_text
 from portal.core.text import normalize_email
@@ -274,7 +275,12 @@ def _record_sent(
 
 
 def _record_failure(
-    mail: OutboundMail, started: dt.datetime, error: str, *, may_have_arrived: bool
+    mail: OutboundMail,
+    started: dt.datetime,
+    error: str,
+    *,
+    may_have_arrived: bool,
+    refused: bool = False,
 ) -> None:
     """Records one failed attempt: the mail is tried again later, or failed after
     MAIL_MAX_ATTEMPTS. `may_have_arrived`: the server may have taken the mail and its answer
@@ -296,6 +302,10 @@ def _record_failure(
                 _record_hand_over(mail, started)
         else:
             _leased(mail).update(**changes)
+        # The change feed's "mail failed": given up, or refused by the server (its first
+        # refusal only; retries of the same mail add nothing).
+        if changes["status"] == OutboundMail.Status.FAILED or (refused and mail.attempts == 1):
+            feed_event_record("mail_failed", email=mail.to)
     for name, value in changes.items():
         setattr(mail, name, value)
     if may_have_arrived:
@@ -330,6 +340,7 @@ def _deliver(connection, mail: OutboundMail, worker: object | None = None) -> No
             started,
             f"{type(exc).__name__}: {exc}",
             may_have_arrived=opened and not _refused(exc),
+            refused=_refused(exc),
         )
         try:
             connection.close()  # the next mail opens a new one

@@ -38,6 +38,8 @@ from portal.accounts.models import (
     UserSession,
 )
 from portal.accounts.selectors import user_session_live
+from portal.api.idempotency import idempotency_records_purge
+from portal.audit.feed import feed_events_purge
 from portal.audit.models import AuditEvent
 from portal.core.clock import clock
 from portal.mail.models import OutboundMail
@@ -63,6 +65,8 @@ class PurgeReport:
     mail_bodies: int = 0
     audit_events: int = 0
     login_records: int = 0
+    feed_events: int = 0
+    idempotency_keys: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -241,6 +245,10 @@ def purge_run(*, batch_size: int = 5000, dry_run: bool = False) -> PurgeReport:
         mail_bodies=mail_bodies_purge(now=now, batch_size=batch_size, dry_run=dry_run),
         audit_events=audit_events_purge(now=now, batch_size=batch_size, dry_run=dry_run),
         login_records=login_records_purge(now=now, batch_size=batch_size, dry_run=dry_run),
+        feed_events=feed_events_purge(
+            now=now, days=settings.API_FEED_RETENTION_DAYS, batch_size=batch_size, dry_run=dry_run
+        ),
+        idempotency_keys=idempotency_records_purge(now=now, dry_run=dry_run),
     )
     logger.info(
         "purge",
@@ -252,6 +260,8 @@ def purge_run(*, batch_size: int = 5000, dry_run: bool = False) -> PurgeReport:
             "mail_bodies": report.mail_bodies,
             "audit_events": report.audit_events,
             "login_records": report.login_records,
+            "feed_events": report.feed_events,
+            "idempotency_keys": report.idempotency_keys,
         },
     )
     return report

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PasskeysConfig(AppConfig):
     name = "portal.passkeys"
     label = "passkeys"
-    verbose_name = "パスキー"
+    verbose_name = gettext_lazy("パスキー")
 
     def ready(self) -> None:
         # Imported here, not at the top: admin.site is set up and the checks registered only

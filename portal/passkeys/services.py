@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from webauthn import (
     generate_authentication_options,
@@ -47,6 +47,7 @@ from portal.core.clock import clock
 from portal.core.origin import NO_REQUEST, RequestOrigin
 from portal.core.ratelimit import rate_limit_exceeded
 from portal.core.refusal import Reason, Refused
+from portal.jobseekers.language import jobseeker_mail_language
 from portal.mail.services import mail_queue
 from portal.passkeys.models import Passkey
 from portal.passkeys.selectors import passkey_count, passkey_default_name, passkey_list
@@ -105,6 +106,11 @@ def _mail_context(user, passkey: Passkey, **extra) -> dict:
         "at": timezone.localtime(clock.now()),
         **extra,
     }
+
+
+def _mail_language(user) -> str:
+    """A job seeker's notice in their own language; a staff member's in the page's."""
+    return jobseeker_mail_language(jobseeker_of(user), translation.get_language())
 
 
 def _audit(
@@ -196,7 +202,12 @@ def passkey_register(
                 backed_up=verified.credential_backed_up,
                 created_at=clock.now(),
             )
-            mail_queue(to=user.email, kind="passkey_added", context=_mail_context(user, passkey))
+            mail_queue(
+                to=user.email,
+                kind="passkey_added",
+                context=_mail_context(user, passkey),
+                language=_mail_language(user),
+            )
             _audit("passkey.added", passkey, actor=user, origin=origin)
     except IntegrityError:
         raise Refused(Reason.PASSKEY_DUPLICATE) from None
@@ -228,6 +239,7 @@ def _passkey_disable(passkey: Passkey, *, origin: RequestOrigin, received: int) 
             to=locked.user.email,
             kind="passkey_disabled",
             context=_mail_context(locked.user, locked),
+            language=_mail_language(locked.user),
         )
         _audit(
             "passkey.disabled",
@@ -388,7 +400,12 @@ def passkey_remove(user, passkey_id, *, actor=None, origin: RequestOrigin = NO_R
         passkey = Passkey.objects.select_for_update().filter(user=user, pk=passkey_id).first()
         if passkey is None:
             return False
-        mail_queue(to=user.email, kind="passkey_removed", context=_mail_context(user, passkey))
+        mail_queue(
+            to=user.email,
+            kind="passkey_removed",
+            context=_mail_context(user, passkey),
+            language=_mail_language(user),
+        )
         _audit("passkey.removed", passkey, actor=actor or user, origin=origin)
         passkey.delete()
     return True

@@ -27,7 +27,7 @@ STATUS_GETTING_KEY = {
 
 def identity_answer(purpose: Purpose, jobseeker: JobSeeker | None, birth_date: dt.date):
     """(mail kind, whether it is sent, whether it carries a working key) for an answer to ②."""
-    if jobseeker is None:
+    if jobseeker is None or jobseeker.closed_at is not None:
         return "identity_mismatch", False, False
     if jobseeker.birth_date != birth_date:
         return "identity_mismatch", True, False

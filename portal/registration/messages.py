@@ -71,7 +71,7 @@ def minute_text(moment: dt.datetime) -> str:
     minute = local.replace(second=0, microsecond=0)
     if minute < local:
         minute += dt.timedelta(minutes=1)
-    return date_format(minute, "G時i分")
+    return date_format(minute, _("G時i分"))
 
 
 def mail_cap_message(refusal: Refused) -> str:

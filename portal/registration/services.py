@@ -12,6 +12,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from portal.accounts.services.password import account_after_password_reset
+from portal.audit.feed import feed_event_record
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.mailed_codes import (
@@ -338,6 +339,7 @@ def _apply_password(
         jobseeker.status = JobSeeker.Status.ACTIVE
         jobseeker.updated_at = clock.now()
         jobseeker.save(update_fields=["user", "status", "updated_at"])
+        feed_event_record("account_opened", number=jobseeker.number)
         return user
     user = User.objects.select_for_update().get(pk=jobseeker.user_id)
     user.password = password_hash

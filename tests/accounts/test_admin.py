@@ -132,3 +132,12 @@ def test_admin_login_form_shows_the_lock(client):
         reverse("admin:login"), {"username": "boss@example.jp", "password": PASSWORD}
     ).content.decode()
     assert "一時的に停止しています" in page and "ほかの管理者" in page
+
+
+def test_every_admin_page_links_the_staff_members_own_address_and_passkeys(staff_client):
+    page = staff_client.get(reverse("admin:index"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="{reverse("admin:staff_email_change")}"' in html
+    assert f'href="{reverse("staff_passkeys:list")}"' in html
+    assert staff_client.get(reverse("staff_passkeys:list")).status_code == 200

@@ -14,6 +14,7 @@ from portal.jobseekers.models import JobSeeker
 from portal.mail.models import OutboundMail
 from tests.accounts.conftest import login_post
 from tests.jobseekers.test_admin import staff_user
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ CHANGELIST = "admin:jobseekers_jobseeker_changelist"
 @pytest.fixture
 def counter(client):
     user = staff_user()
-    client.force_login(user)
+    staff_force_login(client, user)
     return user
 
 

@@ -84,7 +84,7 @@ def test_demo_mailbox_dates_are_in_japanese_time(settings, tmp_path):
 
 
 def test_demo_start_up_list_shows_each_demo_job_seekers_state(make_jobseeker):
-    number, _name, _kana, email, birth = DEMO_JOBSEEKERS[0]
+    number, _name, _kana, email, birth, _language = DEMO_JOBSEEKERS[0]
     seeker = make_jobseeker(number=number, email=email, birth_date=birth)
     JobSeeker.objects.filter(pk=seeker.pk).update(status=JobSeeker.Status.ACTIVE)
     listing = RunDemo()._demo_list()

@@ -12,12 +12,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from portal.accounts.models import User
 from portal.jobseekers.models import JobSeeker, JobSeekerUpload
 from tests.e2e.pdf_text import pdf_pages
 from tests.e2e.site import assert_no_horizontal_scroll
 from tests.e2e.walk import AXE_OPTIONS
+from tests.staff import staff_force_login
 
 SHOTS = Path("/work/notes/shots/19")
 A4_POINTS = (595.28, 841.89)
@@ -43,7 +45,7 @@ def clerk_page(site, browser, live_server):
     page set inline styles, which the CSP refuses (reported in the console, harmless)."""
     client = Client()
     # A superuser: the browser tests' transactional database drops the migrations' groups.
-    client.force_login(User.objects.create_superuser("clerk@example.jp", "Clerk#pass1"))
+    staff_force_login(client, User.objects.create_superuser("clerk@example.jp", "Clerk#pass1"))
     context = browser.new_context(
         base_url=live_server.url,
         viewport={"width": 1280, "height": 800},
@@ -150,3 +152,54 @@ def test_guide_sheet_prints_on_one_a4_page(site, clerk_page, settings):
     assert settings.MAIL_SENDER in text
     assert "ステップ4" in text
     assert "1987" not in text and "13010-00000777" not in text
+
+
+def test_the_clerk_pages_in_english_have_no_axe_violations(site, clerk_page, settings, tmp_path):
+    """The same pages with the staff admin switched to English (the language cookie)."""
+    settings.CSV_UPLOAD_DIR = tmp_path / "uploads"
+    page = clerk_page
+    page.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": site.base_url}]
+    )
+
+    def en(msgid: str) -> str:
+        with translation.override("en"):
+            return translation.gettext(msgid)
+
+    page.goto(reverse("admin:jobseekers_jobseeker_changelist"))
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert_axe_clean(page, "job seeker list (en)")
+    page.get_by_role("link", name=en("CSVファイルから取り込む")).click()
+    assert_axe_clean(page, "upload form (en)")
+    csv_file = tmp_path / "register.csv"
+    csv_file.write_bytes(
+        "job_seeker_number,name,name_kana,email,birth_date,office\r\n"
+        "13010-00000001,山田太郎,やまだたろう,taro@example.jp,1990-04-01,飯田橋\r\n"
+        "=13010-00000002,佐藤花子,サトウハナコ,sato@example.jp,1991-05-02,\r\n".encode("cp932")
+    )
+    page.get_by_label(en("CSVファイル")).set_input_files(str(csv_file))
+    page.get_by_role("button", name=en("アップロードして取り込む")).click()
+    page.get_by_text(en("取込み待ち")).wait_for()
+    assert_axe_clean(page, "upload result (queued, en)")
+    call_command("deliver_mail", once=True, stdout=io.StringIO())
+    page.locator(".upload-status", has_text=en("完了")).wait_for(timeout=15_000)
+    assert_axe_clean(page, "upload result (done, en)")
+
+    seeker = JobSeeker.objects.get(number="13010-00000001")
+    account = User.objects.create_user(seeker.email, "Taro#pass1")
+    JobSeeker.objects.filter(pk=seeker.pk).update(user=account, status=JobSeeker.Status.ACTIVE)
+    page.goto(reverse("admin:jobseekers_jobseeker_change", args=[seeker.pk]))
+    assert_axe_clean(page, "job seeker page (en)")
+    page.get_by_role("button", name=en("ログインのロックを解除")).click()
+    page.get_by_text(en("ロックはかかっていませんでした（失敗回数は0に戻しました）。")).wait_for()
+    assert_axe_clean(page, "job seeker page after unlock (en)")
+    page.get_by_role("link", name="History").click()  # Django admin's own link
+    page.get_by_text(en("求職者ページの表示")).first.wait_for()
+    assert_axe_clean(page, "history (en)")
+    page.goto(reverse("admin:jobseekers_jobseeker_change", args=[seeker.pk]))
+    page.get_by_role("link", name=en("「マイページ開設のご案内」を印刷")).click()
+    page.get_by_role("heading", name=en("マイページ開設のご案内")).wait_for()
+    assert_axe_clean(page, "guide sheet (en)")
+    page.goto(reverse("admin:audit_auditevent_changelist"))
+    page.get_by_text(en("CSVファイルのアップロード")).first.wait_for()
+    assert_axe_clean(page, "audit log (en)")

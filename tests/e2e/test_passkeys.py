@@ -17,7 +17,15 @@ from playwright.sync_api import expect
 from portal.accounts.models import LoginEvent
 from portal.jobseekers.models import JobSeeker
 from portal.passkeys.models import Passkey
-from tests.e2e.site import GOOD_PASSWORD, VIEWPORTS, enter_otp, expect_path, login, submit
+from tests.e2e.site import (
+    GOOD_PASSWORD,
+    VIEWPORTS,
+    enter_otp,
+    expect_path,
+    label,
+    login,
+    submit,
+)
 from tests.e2e.walk import AXE_OPTIONS, AXE_VIEWPORTS, _axe
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +81,8 @@ def virtual_authenticator(page):
 
 
 def logout(page, *, then: str = "accounts:login") -> None:
-    submit(page, page.locator(".site-header__nav").get_by_role("button", name="ログアウト"))
+    nav = page.locator(".site-header__nav")
+    submit(page, nav.get_by_role("button", name=label(page, "ログアウト")))
     expect_path(page, then)
 
 
@@ -92,26 +101,39 @@ def relying_party(site, settings):
     settings.WEBAUTHN_ORIGINS = [site.base_url]
 
 
-def test_a_job_seeker_adds_uses_renames_and_removes_a_passkey(site, account, relying_party):
-    page = site.new_page("1280x800")
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_job_seeker_adds_uses_renames_and_removes_a_passkey(
+    site, account, relying_party, language
+):
+    page = site.new_page("1280x800", locale={"ja": "ja-JP", "en": "en-US"}[language])
     cdp, authenticator_id = virtual_authenticator(page)
     checker = Checker(page)
 
+    def state(name: str) -> str:  # the screenshots' names
+        return name if language == "ja" else f"en-{name}"
+
+    def t(msgid: str) -> str:
+        return label(page, msgid)
+
     page.goto(site.url("accounts:login"))
-    expect(page.get_by_role("button", name="パスキーでログイン")).to_be_visible()
-    checker.check("login")
+    assert page.evaluate("document.documentElement.lang") == language
+    expect(page.get_by_role("button", name=t("パスキーでログイン"))).to_be_visible()
+    checker.check(state("login"))
     login(page, EMAIL)
     enter_otp(page, site.otp(EMAIL))
     expect_path(page, "accounts:mypage")
 
     # --- add ------------------------------------------------------------------------------
-    submit(page, page.get_by_role("link", name="パスキーの管理"))
-    checker.check("list-empty")
-    page.get_by_label("パスキーの名前").fill("テスト端末")
-    submit(page, page.get_by_role("button", name="パスキーを追加する"))
-    expect(page.locator("[role=status]")).to_contain_text("パスキー「テスト端末」を追加しました")
+    submit(page, page.get_by_role("link", name=t("パスキーの管理")))
+    checker.check(state("list-empty"))
+    page.get_by_label(t("パスキーの名前")).fill("テスト端末")
+    submit(page, page.get_by_role("button", name=t("パスキーを追加する")))
+    expect(page.locator("[role=status]")).to_contain_text(
+        t("パスキー「%(name)s」を追加しました。お知らせのメールを送信します。")
+        % {"name": "テスト端末"}
+    )
     expect(page.locator("table")).to_contain_text("テスト端末")
-    checker.check("list-added-message")
+    checker.check(state("list-added-message"))
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
     (credential,) = credentials["credentials"]
     assert credential["isResidentCredential"] is True
@@ -127,36 +149,43 @@ def test_a_job_seeker_adds_uses_renames_and_removes_a_passkey(site, account, rel
     logout(page)
     page.goto(site.url("accounts:login") + "?passkey=refused")
     cdp.send("WebAuthn.addCredential", {**hold, "credential": credential})
-    page.get_by_role("button", name="パスキーでログイン").click()
+    page.get_by_role("button", name=t("パスキーでログイン")).click()
     page.wait_for_url(re.compile(r"/mypage/$"))
-    expect(page.locator("[role=status]")).to_contain_text("パスキーでログインしました")
+    expect(page.locator("[role=status]")).to_contain_text(t("パスキーでログインしました。"))
     assert LoginEvent.objects.filter(user=account).first().outcome == LoginEvent.Outcome.PASSKEY
 
     # --- rename ---------------------------------------------------------------------------
     page.goto(site.url("passkeys:list"))
-    submit(page, page.get_by_role("link", name=re.compile("^名前を変更")))
-    checker.check("rename")
-    page.get_by_label("パスキーの名前").fill("")
-    submit(page, page.get_by_role("button", name="名前を変更する"))
-    checker.check("error-rename-empty")
-    page.get_by_label("パスキーの名前").fill("自宅のパソコン")
-    submit(page, page.get_by_role("button", name="名前を変更する"))
+    submit(page, page.get_by_role("link", name=re.compile("^" + t("名前を変更"))))
+    checker.check(state("rename"))
+    page.get_by_label(t("パスキーの名前")).fill("")
+    submit(page, page.get_by_role("button", name=t("名前を変更する")))
+    checker.check(state("error-rename-empty"))
+    page.get_by_label(t("パスキーの名前")).fill("自宅のパソコン")
+    submit(page, page.get_by_role("button", name=t("名前を変更する")))
     expect(page.locator("table")).to_contain_text("自宅のパソコン")
     assert Passkey.objects.get(user=account).name == "自宅のパソコン"
 
     # --- remove ---------------------------------------------------------------------------
-    submit(page, page.get_by_role("link", name=re.compile("^削除")))
-    checker.check("remove-confirm")
-    submit(page, page.get_by_role("button", name="削除する"))
-    expect(page.locator("[role=status]")).to_contain_text("を削除しました")
-    checker.check("list-removed-message")
+    submit(page, page.get_by_role("link", name=re.compile("^" + t("削除"))))
+    checker.check(state("remove-confirm"))
+    submit(page, page.get_by_role("button", name=t("削除する")))
+    expect(page.locator("[role=status]")).to_contain_text(
+        t("パスキー「%(name)s」を削除しました。お知らせのメールを送信します。")
+        % {"name": "自宅のパソコン"}
+    )
+    checker.check(state("list-removed-message"))
     assert not Passkey.objects.filter(user=account).exists()
 
     # --- the authenticator still holds it, the service no longer accepts it ------------------
     logout(page)  # the conditional request is answered at once, and refused
     expect_path(page, "accounts:login")
-    expect(page.locator("[role=status]")).to_contain_text("パスキーを確認できませんでした")
-    checker.check("login-refused-message")
+    expect(page.locator("[role=status]")).to_contain_text(
+        {"ja": "パスキーを確認できませんでした", "en": "The passkey could not be confirmed"}[
+            language
+        ]
+    )
+    checker.check(state("login-refused-message"))
     page.goto(site.url("accounts:mypage"))
     expect_path(page, "accounts:login")  # not logged in
     assert LoginEvent.objects.filter(user=account, outcome=LoginEvent.Outcome.PASSKEY).count() == 1
@@ -232,6 +261,10 @@ def test_a_staff_member_adds_uses_renames_and_removes_a_passkey(site, relying_pa
     page.locator("#id_username").fill(STAFF_EMAIL)
     page.locator("#id_password").fill(GOOD_PASSWORD)
     submit(page, page.locator("input[type=submit][value='ログイン']"))
+    expect_path(page, "admin:staff_otp")
+    page.fill("#id_code", site.otp(STAFF_EMAIL))
+    submit(page, page.locator("#login-form [type=submit]"))
+    expect_path(page, "admin:index")
     page.goto(site.url("staff_passkeys:list"))
     checker.check("staff-list-reauth", STAFF_PAGE_PART)
     page.locator("#id_password").fill(GOOD_PASSWORD)

@@ -17,6 +17,7 @@ from portal.mail.models import OutboundMail
 from portal.mail.services import format_jst, mail_queue
 from tests.accounts.conftest import PASSWORD, login_post
 from tests.registration.journey import Journey, deliver_mail
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,7 @@ def test_a_clerks_email_change_mails_in_the_job_seekers_language(
     seeker = make_jobseeker(email="old@example.jp", language=own)
     staff = get_user_model().objects.create_superuser("staff@example.jp", PASSWORD)
     client = Client(HTTP_ACCEPT_LANGUAGE=clerk)
-    client.force_login(staff)
+    staff_force_login(client, staff)
     url = reverse("admin:jobseekers_jobseeker_change_email", args=[seeker.pk])
     page = client.get(url).content.decode()
     assert f'lang="{clerk}"' in page

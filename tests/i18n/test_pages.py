@@ -13,6 +13,7 @@ from django.urls import reverse
 from portal.registration.models import RegistrationFlow
 from portal.registration.terms import terms_load
 from tests.registration.journey import Journey
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def test_the_staff_admin_has_the_switch_and_follows_the_language():
 
     staff = get_user_model().objects.create_superuser("staff@example.jp", "Staff#pass1")
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(staff)
+    staff_force_login(client, staff)
     page = client.get(reverse("admin:jobseekers_jobseeker_changelist")).content.decode()
     assert _lang(page) == "en"
     assert "Job Seeker My Page: counter administration" in page
@@ -156,7 +157,7 @@ def test_the_admin_shows_each_mails_language(make_jobseeker, smtp_server):
     Journey(language="ja").start("mails@example.jp")
     staff = get_user_model().objects.create_superuser("staff@example.jp", "Staff#pass1")
     client = Client(HTTP_ACCEPT_LANGUAGE="ja")
-    client.force_login(staff)
+    staff_force_login(client, staff)
     page = client.get(reverse("admin:jobseekers_jobseeker_change", args=[seeker.pk]))
     html = page.content.decode()
     assert "<th>言語</th>" in html

@@ -12,6 +12,7 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.jobseekers.models import JobSeeker
 from tests.jobseekers.test_import import run_import
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_the_clerk_sets_the_language_in_the_admin(client, make_jobseeker):
     seeker = make_jobseeker(email="clerk@example.jp")
     clerk = User.objects.create_user("counter@example.jp", "Staff#pass1", is_staff=True)
     clerk.groups.add(Group.objects.get(name="窓口職員"))
-    client.force_login(clerk)
+    staff_force_login(client, clerk)
     url = reverse("admin:jobseekers_jobseeker_change", args=[seeker.pk])
     page = client.get(url).content.decode()
     assert 'name="language"' in page

@@ -14,6 +14,7 @@ from portal.jobseekers.models import JobSeeker, JobSeekerUpload
 from portal.jobseekers.uploads import csv_cell_safe
 from tests.jobseekers.conftest import HEADER
 from tests.jobseekers.test_admin import staff_user
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ LINES = [
 def counter(client, settings, tmp_path):
     settings.CSV_UPLOAD_DIR = tmp_path / "uploads"
     user = staff_user()
-    client.force_login(user)
+    staff_force_login(client, user)
     return user
 
 
@@ -129,7 +130,7 @@ def test_a_file_that_cannot_be_read_fails_with_the_importers_message(client, cou
 
 def test_only_staff_who_may_add_can_upload(client, settings, tmp_path):
     settings.CSV_UPLOAD_DIR = tmp_path
-    client.force_login(staff_user(email="viewer@example.jp", group="管理者"))
+    staff_force_login(client, staff_user(email="viewer@example.jp", group="管理者"))
     assert client.get(reverse(UPLOAD)).status_code == 200
     client.logout()
     assert client.get(reverse(UPLOAD)).status_code == 302  # to the login page

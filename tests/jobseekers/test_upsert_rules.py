@@ -154,7 +154,12 @@ def _both_paths(rng):
     for name, path in (("orm", services._upsert_batch_orm), ("copy", services._upsert_batch_copy)):
         with transaction.atomic():
             result = path(
-                batch, actor=None, actor_label="x", origin=RequestOrigin(ip="192.0.2.9"), source="t"
+                batch,
+                actor=None,
+                actor_label="x",
+                origin=RequestOrigin(ip="192.0.2.9"),
+                source="t",
+                outcomes=True,
             )
             outcomes[name] = (result, _snapshot())
             transaction.set_rollback(True)

@@ -17,6 +17,7 @@ from tests.passkeys.authenticator import SoftAuthenticator
 from tests.passkeys.conftest import add_passkey, passkey_login
 from tests.registration.journey import Journey, deliver_mail, key_from
 from tests.registration.test_reset import ResetJourney
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def staff_client():
     staff = get_user_model().objects.create_superuser("staff@example.jp", PASSWORD)
     client = Client()
-    client.force_login(staff)
+    staff_force_login(client, staff)
     return client
 
 

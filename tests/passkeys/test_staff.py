@@ -11,6 +11,7 @@ from portal.passkeys.models import Passkey
 from tests.accounts.conftest import PASSWORD
 from tests.passkeys.authenticator import SoftAuthenticator
 from tests.passkeys.conftest import add_passkey, passkey_login
+from tests.staff import staff_force_login
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def staff():
 @pytest.fixture
 def staff_client(staff):
     client = Client()
-    client.force_login(staff)
+    staff_force_login(client, staff)
     return client
 
 

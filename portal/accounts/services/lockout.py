@@ -20,6 +20,7 @@ from portal.accounts.selectors import (
     LockStatus,
     login_key,
 )
+from portal.audit.feed import feed_event_record
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.origin import NO_REQUEST, RequestOrigin
@@ -148,8 +149,10 @@ def login_failure_record(
     it caused, if any."""
     key = login_key(login_id)
     with transaction.atomic():
-        status, _already = login_failure_count(key, origin)
+        status, already = login_failure_count(key, origin)
         login_event_record(outcome, key=key, user=user, origin=origin, channel=channel)
+        if status.locked and not already and user is not None:
+            feed_event_record("account_locked", user=user)
     return status
 
 
@@ -185,6 +188,8 @@ def login_lock_clear(
             origin=origin,
             detail={"reason": reason, "locks": locks},
         )
+        if locks:
+            feed_event_record("account_unlocked", user=user)
     return locks
 
 

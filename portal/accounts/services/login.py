@@ -31,6 +31,7 @@ from portal.accounts.services.lockout import (
 from portal.accounts.services.otp import login_challenge_start
 from portal.accounts.services.sessions import LAST_ACTIVITY_SESSION_KEY, user_session_track
 from portal.accounts.services.trusted_browsers import trusted_browser_use
+from portal.audit.feed import feed_event_record
 from portal.core.clock import clock
 from portal.core.origin import RequestOrigin, request_origin
 from portal.core.ratelimit import rate_limit_exceeded
@@ -110,6 +111,8 @@ def login_password_attempt(
         origin=origin,
         channel=channel,
     )
+    if lock.locked and user is not None:
+        feed_event_record("account_locked", user=user)
     raise Refused(Reason.LOGIN_FAILED, locked_until=lock.locked_until)
 
 

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, gettext_lazy
 
 from portal.accounts.management.commands._console import add_operator_argument, operator_label
 from portal.accounts.services.lockout import login_lock_clear
@@ -10,7 +11,7 @@ class Command(BaseCommand):
     help = "Lifts every login lock of a job seeker's My Page account (from every IP); audited."
 
     def add_arguments(self, parser):
-        parser.add_argument("job_seeker", help="求職番号、またはメールアドレス")
+        parser.add_argument("job_seeker", help=gettext_lazy("求職番号、またはメールアドレス"))
         add_operator_argument(parser)
 
     def handle(self, *args, **options):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                 .first()
             )
         if jobseeker is None:
-            raise CommandError(f"求職者が見つかりません: {key}")
+            raise CommandError(gettext("求職者が見つかりません: %(key)s") % {"key": key})
         if jobseeker.user is None:
             self.stdout.write(f"{jobseeker.number}: no My Page account yet, nothing to unlock")
             return

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 
 from portal.accounts.management.commands._console import (
     add_operator_argument,
@@ -12,7 +13,7 @@ class Command(BaseCommand):
     help = "Lifts every login lock of a staff account (from every IP); audited."
 
     def add_arguments(self, parser):
-        parser.add_argument("email", help="職員のメールアドレス（ログインID）")
+        parser.add_argument("email", help=gettext_lazy("職員のメールアドレス（ログインID）"))
         add_operator_argument(parser)
 
     def handle(self, *args, **options):

@@ -25,5 +25,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb}: flows={report.flows} sessions={shown(report.sessions)} "
             f"cache_entries={shown(report.cache_entries)} mail_bodies={report.mail_bodies} "
-            f"audit_events={report.audit_events} login_records={report.login_records}"
+            f"audit_events={report.audit_events} login_records={report.login_records} "
+            f"feed_events={report.feed_events} idempotency_keys={report.idempotency_keys}"
         )
