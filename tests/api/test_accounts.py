@@ -3,20 +3,29 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from portal.accounts.services import (
-    account_lock_until,
-    login_credentials_check,
-    login_failure_record,
-    mypage_allowed,
-)
+from portal.accounts.selectors import account_lock_until, mypage_allowed
+from portal.accounts.services.lockout import login_failure_record
+from portal.accounts.services.login import login_start
 from portal.audit.models import AuditEvent
+from portal.core.origin import RequestOrigin
+from portal.core.refusal import Reason, Refused
 from portal.jobseekers.models import JobSeeker
+from portal.registration.answers import identity_answer as _identity_answer
 from portal.registration.flow import Purpose
-from portal.registration.services import _identity_answer
 
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+
+def _login(login_id: str, password: str) -> str:
+    """The login's first step: "ok", or "failed" for a refused password (another refusal by its
+    reason)."""
+    try:
+        login_start(login_id, password, origin=RequestOrigin(ip="192.0.2.1"))
+    except Refused as refusal:
+        return "failed" if refusal.reason == Reason.LOGIN_FAILED else str(refusal.reason)
+    return "ok"
 
 
 @pytest.fixture(autouse=True)
@@ -26,14 +35,14 @@ def _no_otp(settings):
 
 def test_close_and_reopen(api, make_account):
     seeker = make_account(number="13010-00000001", email="taro@example.jp")
-    assert login_credentials_check("taro@example.jp", PASSWORD, ip="192.0.2.1").status == "ok"
+    assert _login("taro@example.jp", PASSWORD) == "ok"
     response = api.post("/jobseekers/13010-00000001/close")
     assert response.status_code == 200
     assert response.json()["account"]["state"] == "closed"
     seeker.refresh_from_db()
     assert seeker.closed_at is not None and seeker.user is not None  # nothing erased
     # Closed: no login, no registration.
-    assert login_credentials_check("taro@example.jp", PASSWORD, ip="192.0.2.1").status == "failed"
+    assert _login("taro@example.jp", PASSWORD) == "failed"
     assert not mypage_allowed(seeker.user)
     assert _identity_answer(Purpose.REGISTER, seeker, seeker.birth_date)[1:] == (False, False)
     # Closing twice changes nothing more.
@@ -42,7 +51,7 @@ def test_close_and_reopen(api, make_account):
     response = api.post("/jobseekers/13010-00000001/reopen")
     assert response.status_code == 200
     assert response.json()["account"]["state"] == "active"
-    assert login_credentials_check("taro@example.jp", PASSWORD, ip="192.0.2.1").status == "ok"
+    assert _login("taro@example.jp", PASSWORD) == "ok"
     event = AuditEvent.objects.get(action="jobseeker.reopened")
     assert event.actor_label == "API:基幹システム"
 
@@ -78,7 +87,9 @@ def test_unlock_calls_the_counter_unlock(api_as, make_account, settings):
     settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP = 2
     seeker = make_account(number="13010-00000001", email="taro@example.jp")
     for _ in range(2):
-        login_failure_record("taro@example.jp", ip="192.0.2.1", user=seeker.user)
+        login_failure_record(
+            "taro@example.jp", origin=RequestOrigin(ip="192.0.2.1"), user=seeker.user
+        )
     assert account_lock_until(seeker.user) is not None
     api = api_as("accounts:unlock", "register:read")
     assert api.get("/jobseekers/13010-00000001").json()["account"]["state"] == "locked"

@@ -7,13 +7,11 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from portal.accounts.services import (
-    jobseeker_change_email,
-    login_failure_record,
-    login_lock_clear,
-)
+from portal.accounts.services.lockout import login_failure_record, login_lock_clear
 from portal.audit.feed import feed_event_record, feed_events_purge
 from portal.audit.models import FeedEvent
+from portal.core.origin import RequestOrigin
+from portal.counter.services import jobseeker_change_email
 from portal.mail.models import OutboundMail
 from portal.mail.services import mail_deliver_due, mail_queue
 from tests.registration.journey import Journey, deliver_mail, key_from
@@ -55,7 +53,9 @@ def test_lock_unlock_address_close_reopen(api, make_account, settings, smtp_serv
     settings.LOGIN_FAILURES_PER_ACCOUNT_AND_IP = 2
     seeker = make_account(number="13010-00000001", email="taro@example.jp")
     for _ in range(3):  # the third attempt meets the lock: no second event
-        login_failure_record("taro@example.jp", ip="192.0.2.1", user=seeker.user)
+        login_failure_record(
+            "taro@example.jp", origin=RequestOrigin(ip="192.0.2.1"), user=seeker.user
+        )
     login_lock_clear(seeker.user)
     login_lock_clear(seeker.user)  # nothing to lift: no event
     jobseeker_change_email(seeker, "jiro@example.jp", actor_label="test")

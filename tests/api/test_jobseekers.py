@@ -105,7 +105,7 @@ def test_if_match_on_a_missing_record_is_412(api):
 
 
 def test_get_returns_register_account_and_mails_never_keys(api, make_account, smtp_server):
-    from portal.accounts.services import jobseeker_change_email
+    from portal.counter.services import jobseeker_change_email
 
     seeker = make_account(number="13010-00000001", email="taro@example.jp")
     jobseeker_change_email(seeker, "jiro@example.jp", actor_label="test")
@@ -125,7 +125,7 @@ def test_get_unknown_number_is_404(api):
 
 
 def test_the_counter_email_change_bumps_the_version(api, make_account, smtp_server):
-    from portal.accounts.services import jobseeker_change_email
+    from portal.counter.services import jobseeker_change_email
 
     seeker = make_account(number="13010-00000001", email="taro@example.jp")
     before = api.get("/jobseekers/13010-00000001")["ETag"]
