@@ -24,14 +24,14 @@ from portal.api.schemas import (
     JobSeekerOut,
     UnlockOut,
 )
+from portal.api.services import api_email_change
 from portal.audit.feed import CursorExpired, cursor_of, feed_events_after, parse_cursor
 from portal.audit.services import audit_event_record
 from portal.core.clock import clock
 from portal.core.origin import request_origin
-from portal.core.ratelimit import rate_limit_exceeded
+from portal.core.refusal import Refused
 from portal.core.text import normalize_input
 from portal.counter.closing import jobseeker_close, jobseeker_reopen
-from portal.counter.services import jobseeker_change_email
 from portal.jobseekers.models import JobSeeker
 from portal.jobseekers.services import (
     jobseeker_parse,
@@ -334,25 +334,21 @@ def jobseeker_email_change(
 ):
     def run():
         jobseeker = _get(number)
-        if rate_limit_exceeded(
-            "api-email-change",
-            str(request.auth.client_id),
-            limit=settings.API_EMAIL_CHANGES_PER_CLIENT_PER_DAY,
-            window_seconds=86400,
-        ):
-            raise ApiProblem(
-                429,
-                "daily-cap",
-                "This client's address changes for today are used up.",
-                headers={"Retry-After": retry_after(86400)},
-            )
         try:
-            jobseeker_change_email(
+            api_email_change(
+                request.auth.client_id,
                 jobseeker,
                 payload.email,
                 actor_label=actor_label(request),
                 origin=request_origin(request),
             )
+        except Refused as refusal:
+            raise ApiProblem(
+                429,
+                "daily-cap",
+                "This client's address changes for today are used up.",
+                headers={"Retry-After": retry_after(refusal.wait_seconds)},
+            ) from None
         except DjangoValidationError as exc:
             status, slug = (
                 (409, "conflict")
