@@ -86,8 +86,10 @@ def test_parallel_hits_on_several_limits_count_each_exactly():
 
 
 @parallel
-def test_parallel_identity_submissions_for_one_address_pass_exactly_the_limit():
+def test_parallel_identity_submissions_for_one_address_pass_exactly_the_limit(settings):
     settings_limit = settings.IDENTITY_SUBMISSIONS_PER_ADDRESS_PER_HOUR
+    # The daily mail cap per address is another limit: here only the rate limit may refuse.
+    settings.MAILS_PER_ADDRESS_PER_DAY = PARALLEL
     journeys = []
     for index in range(PARALLEL):
         journey = Journey(Client(REMOTE_ADDR=f"198.51.100.{index + 1}"))
