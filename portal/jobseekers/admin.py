@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -27,6 +27,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.services import audit_event_record
 from portal.core.admin_filters import ControlCharacterSafeAdminMixin
 from portal.core.origin import request_origin
+from portal.core.site import site_text
 from portal.core.text import katakana_search_term, normalize_input
 from portal.jobseekers.models import JobSeeker, JobSeekerUpload
 from portal.jobseekers.parsing import jobseeker_parse
@@ -328,14 +329,17 @@ class JobSeekerAdmin(ControlCharacterSafeAdminMixin, admin.ModelAdmin):
             target_id=obj.number,
             origin=request_origin(request),
         )
+        # The sheet is the job seeker's: in their own language, never the clerk's.
+        language = obj.language or settings.LANGUAGE_CODE
         context = {
             "jobseeker": obj,
             "service_url": settings.SERVICE_URL or request.build_absolute_uri("/"),
             "sender": settings.MAIL_SENDER,
-            "site_name": settings.SITE_NAME,
+            "site_name": site_text("SITE_NAME", language),
             "back_url": reverse("admin:jobseekers_jobseeker_change", args=[quote(obj.pk)]),
         }
-        return TemplateResponse(request, "jobseekers/guide.html", context)
+        with translation.override(language):
+            return TemplateResponse(request, "jobseekers/guide.html", context).render()
 
     def history_view(self, request, object_id, extra_context=None):
         """履歴: this person's audit events (the register's, and the account's), not Django's

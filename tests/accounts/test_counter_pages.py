@@ -171,3 +171,19 @@ def test_audit_log_in_japanese_with_the_job_seeker_number_and_filters(
     assert len(today.context["cl"].result_list) >= 1
     future = client.get(changelist, {"created_at__gte": "2999-01-01T00:00:00+09:00"})
     assert len(future.context["cl"].result_list) == 0
+
+
+def test_guide_sheet_is_in_the_job_seekers_language_not_the_clerks(
+    client, counter, make_jobseeker, settings
+):
+    jobseeker = make_jobseeker(email="emma@example.jp")
+    jobseeker.language = "en"
+    jobseeker.save(update_fields=["language"])
+    url = reverse("admin:jobseekers_jobseeker_guide", args=[jobseeker.pk])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert '<html lang="en">' in html
+    assert "ステップ1" not in html and "emma@example.jp" in html
+    assert settings.MAIL_SENDER in html
+    # The clerk's own pages stay in the clerk's language.
+    page = client.get(reverse("admin:jobseekers_jobseeker_change", args=[jobseeker.pk]))
+    assert '<html lang="ja"' in page.content.decode()
