@@ -42,7 +42,7 @@ def test_past_the_cap_identity_says_so_and_when_to_try_again(make_jobseeker, set
     assert page.url == reverse("registration:identity")  # stays on ②, not on to ③
     text = page.content.decode()
     assert "いまはこれ以上メールをお送りできません" in text
-    when = re.search(r"(本日|明日)(\d+)時以降にもう一度お試しください", text)
+    when = re.search(r"(本日|明日|明後日)(\d+)時以降にもう一度お試しください", text)
     assert when, "the hour to try again"
     assert not re.search(r"\d+時\d+分以降にもう一度", text)  # never the minute
     assert RegistrationFlow.objects.filter(stage="terms_agreed").count() == 1
