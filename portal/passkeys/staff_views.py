@@ -7,7 +7,6 @@ from django.contrib.auth import logout
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -31,6 +30,7 @@ from portal.passkeys.views import (
     _pop_state,
     passkey_login_refusal_message,
     passkey_refusal_message,
+    safe_next,
 )
 
 
@@ -174,11 +174,7 @@ def login_options_view(request):
 def login_view(request):
     form = CredentialForm(request.POST)
     state = _pop_state(request)
-    next_url = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("admin:index")
+    next_url = safe_next(request, reverse("admin:index"))
     if not form.is_valid():
         messages.error(request, _("パスキーを確認できませんでした。もう一度お試しください。"))
         return redirect(reverse("admin:login") + "?passkey=refused")

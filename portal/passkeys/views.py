@@ -86,6 +86,16 @@ def _recent(request) -> bool:
     )
 
 
+def safe_next(request, default: str) -> str:
+    """The login's posted `next` when it stays on this site, else `default`."""
+    next_url = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return default
+
+
 def _mark_recent(request) -> None:
     request.session[REAUTH_SESSION_KEY] = clock.now().timestamp()
 
@@ -104,11 +114,7 @@ def login_options_view(request):
 def login_view(request):
     form = CredentialForm(request.POST)
     state = _pop_state(request)
-    next_url = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("accounts:mypage")
+    next_url = safe_next(request, reverse("accounts:mypage"))
     if not form.is_valid():
         messages.error(request, _("パスキーを確認できませんでした。もう一度お試しください。"))
         return _back_to_login()
